@@ -1,0 +1,361 @@
+"""Typed records that flow between the pipeline stages.
+
+Every stage is a plain function over these records; none of them touches the database, the network or the
+terminal.  Offsets (``start``/``end``) always index :attr:`Article.text`, the cleaned body that is shown.
+The JSON contract of ``storylens analyze`` / ``storylens cluster`` is produced from these records by
+:func:`article_contract` and :func:`clusters_contract`; fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+QuoteKind = Literal["direct", "partial", "indirect"]
+
+
+@dataclass(slots=True)
+class RawDocument:
+    """What every reader yields: one document before cleaning.
+
+    ``source`` is where it came from (a path, ``path#line`` for JSONL, a URL, ``warc-path#record``);
+    ``id`` is the input's own id when it has one.  Exactly one of ``text`` / ``html`` is normally set.
+    """
+
+    source: str
+    id: str | None = None
+    url: str | None = None
+    title: str | None = None
+    text: str | None = None
+    html: str | None = None
+    published: str | None = None
+    outlet: str | None = None
+    language: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The id used in outputs: the input id, else the source."""
+        return self.id or self.source
+
+
+@dataclass(slots=True)
+class ReadError:
+    """A per-item failure reported by a reader or a stage; the batch goes on."""
+
+    source: str
+    reason: str
+    stage: str = "read"
+
+
+@dataclass(slots=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(slots=True)
+class Paragraph:
+    start: int
+    end: int
+    language: str | None = None
+
+
+@dataclass(slots=True)
+class RemovedLine:
+    """A line of page furniture removed by cleaning, with the rule that removed it."""
+
+    text: str
+    rule: str
+
+
+@dataclass(slots=True)
+class DateMention:
+    """A date expression in the text ("on Monday", "June 16") resolved against the publication date."""
+
+    text: str
+    start: int
+    end: int
+    value: dt.date | None
+
+
+@dataclass(slots=True)
+class PublishedDate:
+    value: dt.date | None = None
+    source: Literal["metadata", "dateline", "text", "unknown"] = "unknown"
+    inferred: bool = False
+    evidence: str | None = None
+
+
+@dataclass(slots=True)
+class EntityMention:
+    text: str
+    start: int
+    end: int
+    label: str  # PERSON, ORG, GPE/LOC, DATE, LAW, NORP, ...
+    entity_id: str | None = None  # canonical entity id, shared across articles
+    name: str | None = None  # canonical name
+
+
+@dataclass(slots=True)
+class SpeakerRef:
+    name: str | None  # canonical name, or None when unresolved
+    text: str
+    start: int
+    end: int
+    entity_id: str | None = None
+
+
+@dataclass(slots=True)
+class Quote:
+    text: str
+    start: int
+    end: int
+    kind: QuoteKind
+    speaker: SpeakerRef | None = None
+    cue: Span | None = None
+    id: str | None = None  # "<article id>:q<n>", set by the analyzer
+
+
+@dataclass(slots=True)
+class Article:
+    """One cleaned, detected article; analysis fills ``sentences``, ``entities`` and ``quotes``."""
+
+    id: str
+    source: str
+    text: str
+    title: str | None = None
+    url: str | None = None
+    outlet: str | None = None
+    outlet_evidence: str | None = None
+    published: PublishedDate = field(default_factory=PublishedDate)
+    language: str | None = None
+    dateline: str | None = None
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    removed: list[RemovedLine] = field(default_factory=list)
+    date_mentions: list[DateMention] = field(default_factory=list)
+    content_hash: str = ""
+    duplicate_of: str | None = None
+    duplicate_kind: Literal["exact", "near"] | None = None
+    sentences: list[Span] = field(default_factory=list)
+    entities: list[EntityMention] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Entity:
+    """A canonical real-world entity across the whole store."""
+
+    id: str
+    name: str
+    label: str
+    aliases: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # why each alias was merged
+
+
+@dataclass(slots=True)
+class Story:
+    id: str
+    title: str
+    articles: list[str]
+    first_seen: dt.date | None = None
+    last_seen: dt.date | None = None
+    keywords: list[str] = field(default_factory=list)
+    outlets: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StoryMerge:
+    kept: str
+    merged: str
+    bridge_article: str
+    score: float
+
+
+@dataclass(slots=True)
+class Narrative:
+    id: str
+    title: str
+    stories: list[str]
+    keywords: list[str] = field(default_factory=list)
+
+
+# ---- compare ------------------------------------------------------------------------------------------
+
+MutationKind = Literal[
+    "identical", "cut", "extended", "words_changed", "words_inserted", "name_changed", "tense_changed",
+    "translated", "paraphrased",
+]
+
+
+@dataclass(slots=True)
+class DiffOp:
+    op: Literal["equal", "delete", "insert", "replace"]
+    canonical: str  # words of the canonical text in this op
+    variant: str  # words of the variant in this op
+
+
+@dataclass(slots=True)
+class QuoteVariant:
+    quote_id: str
+    article_id: str
+    outlet: str | None
+    published: dt.date | None
+    text: str
+    kind: QuoteKind
+    speaker: str | None
+    mutations: list[MutationKind] = field(default_factory=list)
+    diff: list[DiffOp] = field(default_factory=list)
+    similarity: float = 1.0
+
+
+@dataclass(slots=True)
+class QuoteGroup:
+    id: str
+    canonical: str
+    speaker: str | None
+    variants: list[QuoteVariant]
+    first_outlet: str | None = None
+    first_article: str | None = None
+    first_published: dt.date | None = None
+    story_id: str | None = None
+
+
+@dataclass(slots=True)
+class FactMention:
+    article_id: str
+    outlet: str | None
+    sentence: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Fact:
+    id: str
+    text: str  # the representative sentence
+    mentions: list[FactMention]
+    outlets: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Conflict:
+    fact_id: str
+    kind: Literal["number", "date", "name"]
+    values: dict[str, list[str]]  # outlet -> values
+
+
+@dataclass(slots=True)
+class Coverage:
+    outlets: list[str]
+    facts: list[Fact]
+    matrix: list[list[int]]  # outlets x facts, 1 when the outlet reports the fact
+    exclusive: dict[str, list[str]]  # outlet -> fact ids only it reports
+    omitted: dict[str, list[str]]  # outlet -> widely reported fact ids it leaves out
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FramingSignal:
+    article_id: str
+    outlet: str | None
+    kind: Literal["attribution_verb", "unattributed_evaluation", "quote_share", "loaded_word"]
+    value: str
+    sentence: str | None = None
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(slots=True)
+class SummarySentence:
+    text: str
+    citations: list[str]  # article ids
+    fact_id: str | None = None
+
+
+@dataclass(slots=True)
+class TimelineEvent:
+    date: dt.date
+    label: str
+    articles: list[str]
+    quotes: list[str] = field(default_factory=list)
+    evidence: str | None = None
+
+
+@dataclass(slots=True)
+class StoryComparison:
+    story_id: str
+    quote_groups: list[QuoteGroup]
+    coverage: Coverage
+    framing: list[FramingSignal]
+    summary: list[SummarySentence]
+    timeline: list[TimelineEvent]
+
+
+# ---- serialisation ------------------------------------------------------------------------------------
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, dates and containers to plain JSON values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dt.datetime | dt.date):
+        return obj.isoformat()
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def article_contract(a: Article) -> dict[str, Any]:
+    """The public per-article object of ``storylens analyze --format jsonl`` (DESIGN.md)."""
+    return {
+        "id": a.id,
+        "source": a.source,
+        "title": a.title,
+        "outlet": a.outlet,
+        "published": a.published.value.isoformat() if a.published.value else None,
+        "language": a.language,
+        "text": a.text,
+        "duplicate_of": a.duplicate_of,
+        "entities": [
+            {"text": e.text, "start": e.start, "end": e.end, "label": e.label, "entity_id": e.entity_id,
+             "name": e.name}
+            for e in a.entities
+        ],
+        "quotes": [
+            {
+                "text": q.text, "start": q.start, "end": q.end, "kind": q.kind,
+                "speaker": None if q.speaker is None else {
+                    "name": q.speaker.name, "text": q.speaker.text, "start": q.speaker.start, "end": q.speaker.end},
+                "cue": None if q.cue is None else {"text": q.cue.text, "start": q.cue.start, "end": q.cue.end},
+            }
+            for q in a.quotes
+        ],
+        # additive fields beyond the contract
+        "published_inferred": a.published.inferred,
+        "published_evidence": a.published.evidence,
+        "dateline": a.dateline,
+        "url": a.url,
+    }
+
+
+def clusters_contract(stories: list[Story], narratives: list[Narrative]) -> dict[str, Any]:
+    """The public object of ``storylens cluster --format json`` (DESIGN.md)."""
+    return {
+        "stories": [
+            {"id": s.id, "title": s.title, "articles": list(s.articles),
+             "first_seen": s.first_seen.isoformat() if s.first_seen else None,
+             "last_seen": s.last_seen.isoformat() if s.last_seen else None,
+             "keywords": s.keywords, "outlets": s.outlets}
+            for s in stories
+        ],
+        "narratives": [
+            {"id": n.id, "title": n.title, "stories": list(n.stories), "keywords": n.keywords} for n in narratives
+        ],
+    }

