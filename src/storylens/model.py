@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
 
 QuoteKind = Literal["direct", "partial", "indirect"]
 
@@ -359,3 +361,45 @@ def clusters_contract(stories: list[Story], narratives: list[Narrative]) -> dict
             {"id": n.id, "title": n.title, "stories": list(n.stories), "keywords": n.keywords} for n in narratives
         ],
     }
+
+
+def _decode(tp: Any, value: Any) -> Any:
+    """Rebuild a value of annotated type ``tp`` from its JSON form (the inverse of :func:`to_jsonable`)."""
+    import types
+    import typing
+
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _decode(args[0], value) if len(args) == 1 else value
+    if origin is typing.Literal:
+        return value
+    if origin in (list, tuple):
+        (inner, *_) = typing.get_args(tp) or (Any,)
+        return [_decode(inner, v) for v in value]
+    if origin is dict:
+        _, inner = typing.get_args(tp) or (Any, Any)
+        return {k: _decode(inner, v) for k, v in value.items()}
+    if tp is dt.date and isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    if tp is dt.datetime and isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return from_jsonable(tp, value)
+    return value
+
+
+def from_jsonable(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a record (and its nested records) from :func:`to_jsonable` output; unknown keys are ignored."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    kwargs = {f.name: _decode(hints[f.name], data[f.name])
+              for f in dataclasses.fields(cls) if f.name in data}  # type: ignore[arg-type]
+    return cls(**kwargs)
+
+
+def article_from_jsonable(data: dict[str, Any]) -> Article:
+    return from_jsonable(Article, data)

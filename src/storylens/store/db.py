@@ -1,0 +1,468 @@
+"""The store: persists the records the stages produce.  SQLite by default (WAL), any SQLAlchemy URL otherwise.
+
+Every article is written in one transaction together with everything derived from it (mentions, quotes,
+embedding, story membership, the streaming state that reflects it), so a killed ingest leaves a consistent
+database and a re-run resumes without duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
+from storylens.store.schema import (
+    ArticleRow,
+    ComparisonRow,
+    EmbeddingRow,
+    EntityMentionRow,
+    EntityRow,
+    IngestionRunRow,
+    ItemErrorRow,
+    NarrativeRow,
+    QuoteGroupRow,
+    QuoteRow,
+    SourceRow,
+    StateRow,
+    StoryMergeRow,
+    StoryRow,
+    utcnow,
+)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, pool_pre_ping=True)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+@dataclass(slots=True)
+class StoredQuote:
+    id: str
+    article_id: str
+    text: str
+    kind: str
+    start: int
+    end: int
+    speaker: str | None
+    speaker_text: str | None
+    cue: str | None
+    outlet: str | None
+    published: dt.date | None
+    title: str | None
+    story_id: str | None
+
+
+class Store:
+    def __init__(self, url: str, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        if migrate:
+            upgrade(self.engine)
+        self.session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # ---- runs and errors ----------------------------------------------------------------------------------
+    def start_run(self, inputs: Sequence[str]) -> int:
+        with self.session.begin() as s:
+            run = IngestionRunRow(inputs=list(inputs))
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, counts: dict[str, int], status: str = "done") -> None:
+        with self.session.begin() as s:
+            s.execute(update(IngestionRunRow).where(IngestionRunRow.id == run_id).values(
+                finished_at=utcnow(), status=status, n_new=counts.get("new", 0),
+                n_duplicate=counts.get("duplicate", 0), n_unchanged=counts.get("unchanged", 0),
+                n_rejected=counts.get("rejected", 0)))
+
+    def record_error(self, run_id: int | None, source: str, stage: str, reason: str) -> None:
+        with self.session.begin() as s:
+            s.add(ItemErrorRow(run_id=run_id, source=source, stage=stage, reason=reason))
+
+    def errors(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        with self.session() as s:
+            q = select(ItemErrorRow).order_by(ItemErrorRow.id)
+            if run_id is not None:
+                q = q.where(ItemErrorRow.run_id == run_id)
+            return [{"source": e.source, "stage": e.stage, "reason": e.reason, "run_id": e.run_id}
+                    for e in s.scalars(q)]
+
+    def runs(self) -> list[IngestionRunRow]:
+        with self.session() as s:
+            return list(s.scalars(select(IngestionRunRow).order_by(IngestionRunRow.id)))
+
+    # ---- articles -----------------------------------------------------------------------------------------
+    def content_hash(self, article_id: str) -> str | None:
+        with self.session() as s:
+            return s.scalar(select(ArticleRow.content_hash).where(ArticleRow.id == article_id))
+
+    def count_articles(self) -> int:
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(ArticleRow)) or 0)
+
+    def signatures(self) -> Iterator[tuple[str, str, bytes]]:
+        """(id, content_hash, minhash) of stored originals, to rebuild the duplicate index."""
+        with self.session() as s:
+            q = select(ArticleRow.id, ArticleRow.content_hash, ArticleRow.minhash).order_by(ArticleRow.seq)
+            for aid, h, mh in s.execute(q):
+                yield aid, h, mh or b""
+
+    def save_article(
+        self,
+        article: Article,
+        *,
+        run_id: int | None,
+        minhash: bytes | None = None,
+        embedding: tuple[str, bytes] | None = None,
+        entities: Iterable[Entity] = (),
+        stories: Iterable[Story] = (),
+        merges: Iterable[StoryMerge] = (),
+        moved: dict[str, str] | None = None,
+        state: dict[str, bytes] | None = None,
+        story_id: str | None = None,
+    ) -> None:
+        """Write one article and everything derived from it in a single transaction (replacing an older copy)."""
+        with self.session.begin() as s:
+            source_id = self._source(s, article.source)
+            old = s.get(ArticleRow, article.id)
+            seq = old.seq if old is not None else int(s.scalar(select(func.coalesce(func.max(ArticleRow.seq), 0))) or 0) + 1
+            if old is not None:
+                s.execute(delete(EntityMentionRow).where(EntityMentionRow.article_id == article.id))
+                s.execute(delete(QuoteRow).where(QuoteRow.article_id == article.id))
+                s.execute(delete(EmbeddingRow).where(EmbeddingRow.article_id == article.id))
+                s.delete(old)
+                s.flush()
+            s.add(ArticleRow(
+                id=article.id, seq=seq, source=article.source, source_id=source_id, run_id=run_id, url=article.url,
+                title=article.title, outlet=article.outlet, published=article.published.value,
+                published_source=article.published.source, published_inferred=article.published.inferred,
+                language=article.language, text=article.text, content_hash=article.content_hash,
+                duplicate_of=article.duplicate_of, duplicate_kind=article.duplicate_kind, story_id=story_id,
+                minhash=minhash, record=to_jsonable(article)))
+            s.flush()
+            for m in article.entities:
+                s.add(EntityMentionRow(article_id=article.id, entity_id=m.entity_id, text=m.text, label=m.label,
+                                       start=m.start, end=m.end))
+            for i, q in enumerate(article.quotes):
+                sp = q.speaker
+                s.add(QuoteRow(id=q.id or f"{article.id}:q{i}", article_id=article.id, text=q.text, kind=q.kind,
+                               start=q.start, end=q.end, speaker_name=sp.name if sp else None,
+                               speaker_text=sp.text if sp else None, speaker_entity_id=sp.entity_id if sp else None,
+                               cue=q.cue.text if q.cue else None))
+            if embedding is not None:
+                s.add(EmbeddingRow(article_id=article.id, model=embedding[0], data=embedding[1]))
+            for e in entities:
+                self._upsert_entity(s, e)
+            for st in stories:
+                self._upsert_story(s, st)
+            for mg in merges:
+                s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
+                s.execute(delete(StoryRow).where(StoryRow.id == mg.merged))
+            for aid, sid in (moved or {}).items():
+                s.execute(update(ArticleRow).where(ArticleRow.id == aid).values(story_id=sid))
+            for key, data in (state or {}).items():
+                self._put_state(s, key, data)
+
+    def _source(self, s: Session, location: str) -> int:
+        loc = location.split("#", 1)[0]
+        kind = "url" if loc.startswith(("http://", "https://")) else ("api" if loc in ("api", "-", "stdin") else "file")
+        row = s.scalar(select(SourceRow).where(SourceRow.location == loc))
+        if row is None:
+            row = SourceRow(kind=kind, location=loc)
+            s.add(row)
+            s.flush()
+        else:
+            row.last_seen = utcnow()
+        return row.id
+
+    def articles(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        outlet: str | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        story_id: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Article]:
+        with self.session() as s:
+            q = select(ArticleRow.record).order_by(ArticleRow.seq)
+            if ids is not None:
+                q = q.where(ArticleRow.id.in_(list(ids)))
+            if outlet:
+                q = q.where(func.lower(ArticleRow.outlet) == outlet.lower())
+            if since:
+                q = q.where(ArticleRow.published >= since)
+            if until:
+                q = q.where(ArticleRow.published <= until)
+            if story_id:
+                q = q.where(ArticleRow.story_id == story_id)
+            if limit is not None:
+                q = q.limit(limit).offset(offset)
+            return [article_from_jsonable(r) for r in s.scalars(q)]
+
+    def article(self, article_id: str) -> Article | None:
+        found = self.articles([article_id])
+        return found[0] if found else None
+
+    def story_of(self, article_ids: Sequence[str]) -> dict[str, str | None]:
+        with self.session() as s:
+            q = select(ArticleRow.id, ArticleRow.story_id).where(ArticleRow.id.in_(list(article_ids)))
+            return {a: sid for a, sid in s.execute(q)}
+
+    def embeddings(self, article_ids: Sequence[str] | None = None) -> dict[str, bytes]:
+        with self.session() as s:
+            q = select(EmbeddingRow.article_id, EmbeddingRow.data)
+            if article_ids is not None:
+                q = q.where(EmbeddingRow.article_id.in_(list(article_ids)))
+            return {a: d for a, d in s.execute(q)}
+
+    # ---- entities -------------------------------------------------------------------------------------------
+    def _upsert_entity(self, s: Session, e: Entity) -> None:
+        row = s.get(EntityRow, e.id)
+        if row is None:
+            s.add(EntityRow(id=e.id, name=e.name, label=e.label, aliases=list(e.aliases), evidence=list(e.evidence)))
+        else:
+            row.name, row.label, row.aliases, row.evidence = e.name, e.label, list(e.aliases), list(e.evidence)
+
+    def entities(self, label: str | None = None, name: str | None = None) -> list[Entity]:
+        with self.session() as s:
+            q = select(EntityRow).order_by(EntityRow.name)
+            if label:
+                q = q.where(func.upper(EntityRow.label) == label.upper())
+            rows = list(s.scalars(q))
+        out = [Entity(id=r.id, name=r.name, label=r.label, aliases=list(r.aliases), evidence=list(r.evidence))
+               for r in rows]
+        if name:
+            n = name.casefold()
+            out = [e for e in out if n in e.name.casefold() or any(n == a.casefold() for a in e.aliases)]
+        return out
+
+    def entity_article_counts(self) -> dict[str, int]:
+        with self.session() as s:
+            q = select(EntityMentionRow.entity_id, func.count(func.distinct(EntityMentionRow.article_id))).group_by(
+                EntityMentionRow.entity_id)
+            return {eid: int(n) for eid, n in s.execute(q) if eid}
+
+    def entity_articles(self, entity_id: str) -> list[str]:
+        with self.session() as s:
+            q = select(func.distinct(EntityMentionRow.article_id)).where(EntityMentionRow.entity_id == entity_id)
+            return list(s.scalars(q))
+
+    # ---- quotes ---------------------------------------------------------------------------------------------
+    def quotes(
+        self,
+        *,
+        speaker: str | None = None,
+        outlet: str | None = None,
+        since: dt.date | None = None,
+        article_id: str | None = None,
+        story_id: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[StoredQuote]:
+        with self.session() as s:
+            stmt = (select(QuoteRow, ArticleRow.outlet, ArticleRow.published, ArticleRow.title, ArticleRow.story_id)
+                    .join(ArticleRow, ArticleRow.id == QuoteRow.article_id)
+                    .order_by(ArticleRow.published, ArticleRow.seq, QuoteRow.start))
+            if speaker:
+                like = f"%{speaker.lower()}%"
+                stmt = stmt.where(or_(func.lower(QuoteRow.speaker_name).like(like),
+                                      func.lower(QuoteRow.speaker_text).like(like)))
+            if outlet:
+                stmt = stmt.where(func.lower(ArticleRow.outlet) == outlet.lower())
+            if since:
+                stmt = stmt.where(ArticleRow.published >= since)
+            if article_id:
+                stmt = stmt.where(QuoteRow.article_id == article_id)
+            if story_id:
+                stmt = stmt.where(ArticleRow.story_id == story_id)
+            if q:
+                stmt = stmt.where(func.lower(QuoteRow.text).like(f"%{q.lower()}%"))
+            if limit is not None:
+                stmt = stmt.limit(limit).offset(offset)
+            return [StoredQuote(id=r.id, article_id=r.article_id, text=r.text, kind=r.kind, start=r.start, end=r.end,
+                                speaker=r.speaker_name, speaker_text=r.speaker_text, cue=r.cue, outlet=o,
+                                published=p, title=t, story_id=sid)
+                    for r, o, p, t, sid in s.execute(stmt)]
+
+    # ---- stories and narratives -------------------------------------------------------------------------------
+    def _upsert_story(self, s: Session, st: Story) -> None:
+        row = s.get(StoryRow, st.id)
+        if row is None:
+            row = StoryRow(id=st.id)
+            s.add(row)
+        row.title, row.first_seen, row.last_seen = st.title, st.first_seen, st.last_seen
+        row.keywords, row.outlets, row.n_articles = list(st.keywords), list(st.outlets), len(st.articles)
+        row.updated_at = utcnow()
+
+    def replace_stories(self, stories: Sequence[Story], merges: Sequence[StoryMerge] = (),
+                        state: dict[str, bytes] | None = None) -> None:
+        """Batch re-clustering: replace all stories and memberships in one transaction."""
+        with self.session.begin() as s:
+            s.execute(delete(StoryRow))
+            s.execute(update(ArticleRow).values(story_id=None))
+            for st in stories:
+                self._upsert_story(s, st)
+                if st.articles:
+                    s.execute(update(ArticleRow).where(ArticleRow.id.in_(st.articles)).values(story_id=st.id))
+            for mg in merges:
+                s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
+            for key, data in (state or {}).items():
+                self._put_state(s, key, data)
+
+    def stories(
+        self,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        outlet: str | None = None,
+        entity_id: str | None = None,
+        q: str | None = None,
+        ids: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Story]:
+        with self.session() as s:
+            stmt = select(StoryRow).order_by(StoryRow.last_seen.desc(), StoryRow.id)
+            if ids is not None:
+                stmt = stmt.where(StoryRow.id.in_(list(ids)))
+            if since:
+                stmt = stmt.where(StoryRow.last_seen >= since)
+            if until:
+                stmt = stmt.where(StoryRow.first_seen <= until)
+            if q:
+                stmt = stmt.where(func.lower(StoryRow.title).like(f"%{q.lower()}%"))
+            if outlet:
+                sub = select(ArticleRow.story_id).where(func.lower(ArticleRow.outlet) == outlet.lower())
+                stmt = stmt.where(StoryRow.id.in_(sub))
+            if entity_id:
+                sub = (select(ArticleRow.story_id).join(EntityMentionRow, EntityMentionRow.article_id == ArticleRow.id)
+                       .where(EntityMentionRow.entity_id == entity_id))
+                stmt = stmt.where(StoryRow.id.in_(sub))
+            if limit is not None:
+                stmt = stmt.limit(limit).offset(offset)
+            rows = list(s.scalars(stmt))
+            members: dict[str, list[str]] = {r.id: [] for r in rows}
+            if rows:
+                mq = (select(ArticleRow.story_id, ArticleRow.id).where(ArticleRow.story_id.in_(list(members)))
+                      .order_by(ArticleRow.published, ArticleRow.seq))
+                for sid, aid in s.execute(mq):
+                    members[sid].append(aid)
+        return [Story(id=r.id, title=r.title, articles=members[r.id], first_seen=r.first_seen, last_seen=r.last_seen,
+                      keywords=list(r.keywords), outlets=list(r.outlets)) for r in rows]
+
+    def story(self, story_id: str) -> Story | None:
+        found = self.stories(ids=[story_id])
+        return found[0] if found else None
+
+    def story_updated_at(self, story_id: str) -> dt.datetime | None:
+        with self.session() as s:
+            return s.scalar(select(StoryRow.updated_at).where(StoryRow.id == story_id))
+
+    def merges(self) -> list[StoryMerge]:
+        with self.session() as s:
+            return [StoryMerge(kept=m.kept, merged=m.merged, bridge_article=m.bridge_article, score=m.score)
+                    for m in s.scalars(select(StoryMergeRow).order_by(StoryMergeRow.id))]
+
+    def save_narratives(self, narratives: Sequence[Narrative]) -> None:
+        with self.session.begin() as s:
+            s.execute(delete(NarrativeRow))
+            s.execute(update(StoryRow).values(narrative_id=None))
+            for n in narratives:
+                s.add(NarrativeRow(id=n.id, title=n.title, stories=list(n.stories), keywords=list(n.keywords)))
+                s.execute(update(StoryRow).where(StoryRow.id.in_(list(n.stories))).values(narrative_id=n.id))
+
+    def narratives(self, ids: Sequence[str] | None = None) -> list[Narrative]:
+        with self.session() as s:
+            q = select(NarrativeRow).order_by(NarrativeRow.id)
+            if ids is not None:
+                q = q.where(NarrativeRow.id.in_(list(ids)))
+            return [Narrative(id=n.id, title=n.title, stories=list(n.stories), keywords=list(n.keywords))
+                    for n in s.scalars(q)]
+
+    # ---- compare cache ------------------------------------------------------------------------------------
+    def cached_comparison(self, story_id: str) -> dict[str, Any] | None:
+        with self.session() as s:
+            row = s.get(ComparisonRow, story_id)
+            updated = s.scalar(select(StoryRow.updated_at).where(StoryRow.id == story_id))
+            if row is None or updated is None or row.story_updated_at < updated:
+                return None
+            return row.data
+
+    def save_comparison(self, story_id: str, data: dict[str, Any], groups: Sequence[dict[str, Any]]) -> None:
+        with self.session.begin() as s:
+            updated = s.scalar(select(StoryRow.updated_at).where(StoryRow.id == story_id)) or utcnow()
+            row = s.get(ComparisonRow, story_id)
+            if row is None:
+                s.add(ComparisonRow(story_id=story_id, story_updated_at=updated, data=data))
+            else:
+                row.story_updated_at, row.data = updated, data
+            s.execute(delete(QuoteGroupRow).where(QuoteGroupRow.story_id == story_id))
+            for g in groups:
+                s.merge(QuoteGroupRow(id=g["id"], story_id=story_id, canonical=g["canonical"], speaker=g.get("speaker"),
+                                      data=g))
+
+    def quote_group(self, group_id: str) -> dict[str, Any] | None:
+        with self.session() as s:
+            row = s.get(QuoteGroupRow, group_id)
+            return None if row is None else row.data
+
+    # ---- opaque state -------------------------------------------------------------------------------------
+    def _put_state(self, s: Session, key: str, data: bytes) -> None:
+        row = s.get(StateRow, key)
+        if row is None:
+            s.add(StateRow(key=key, version=1, data=data))
+        else:
+            row.data, row.version = data, row.version + 1
+
+    def get_state(self, key: str) -> bytes | None:
+        with self.session() as s:
+            return s.scalar(select(StateRow.data).where(StateRow.key == key))
+
+    def put_state(self, key: str, data: bytes) -> None:
+        with self.session.begin() as s:
+            self._put_state(s, key, data)

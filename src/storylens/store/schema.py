@@ -1,0 +1,177 @@
+"""SQLAlchemy 2 schema of the store.  Changes go through Alembic migrations (``store/migrations``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SourceRow(Base):
+    """Where articles come from: a file, a directory, a URL, a feed, the API."""
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str] = mapped_column(Text, unique=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IngestionRunRow(Base):
+    __tablename__ = "ingestion_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    inputs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    n_new: Mapped[int] = mapped_column(Integer, default=0)
+    n_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    n_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    n_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+
+
+class ItemErrorRow(Base):
+    __tablename__ = "item_errors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingestion_runs.id"), nullable=True, index=True)
+    source: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ArticleRow(Base):
+    __tablename__ = "articles"
+    id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)  # arrival order, for deterministic replays
+    source: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ingestion_runs.id"), nullable=True)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outlet: Mapped[str | None] = mapped_column(String(256), nullable=True, index=True)
+    published: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
+    published_source: Mapped[str] = mapped_column(String(16), default="unknown")
+    published_inferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    duplicate_of: Mapped[str | None] = mapped_column(String(512), nullable=True, index=True)
+    duplicate_kind: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    story_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)  # the whole Article record (model.to_jsonable)
+    ingested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EntityRow(Base):
+    __tablename__ = "entities"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(512), index=True)
+    label: Mapped[str] = mapped_column(String(32), index=True)
+    aliases: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class EntityMentionRow(Base):
+    __tablename__ = "entity_mentions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    entity_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(32))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+
+
+class QuoteRow(Base):
+    __tablename__ = "quotes"
+    id: Mapped[str] = mapped_column(String(600), primary_key=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    speaker_name: Mapped[str | None] = mapped_column(String(512), nullable=True, index=True)
+    speaker_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    speaker_entity_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    cue: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class EmbeddingRow(Base):
+    __tablename__ = "embeddings"
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoryRow(Base):
+    __tablename__ = "stories"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
+    last_seen: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
+    keywords: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    outlets: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    n_articles: Mapped[int] = mapped_column(Integer, default=0)
+    narrative_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StoryMergeRow(Base):
+    __tablename__ = "story_merges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kept: Mapped[str] = mapped_column(String(64))
+    merged: Mapped[str] = mapped_column(String(64))
+    bridge_article: Mapped[str] = mapped_column(String(512))
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NarrativeRow(Base):
+    __tablename__ = "narratives"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    stories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    keywords: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class ComparisonRow(Base):
+    """Cached compare-stage output of one story, invalidated when the story changes."""
+
+    __tablename__ = "comparisons"
+    story_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    story_updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class QuoteGroupRow(Base):
+    __tablename__ = "quote_groups"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    story_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    canonical: Mapped[str] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(String(512), nullable=True, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class StateRow(Base):
+    """Opaque state of streaming components (story assigner, learned furniture), with a version counter."""
+
+    __tablename__ = "state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+Index("ix_quotes_article_start", QuoteRow.article_id, QuoteRow.start)
