@@ -1,0 +1,438 @@
+"""The ``storylens`` command line: a thin layer over :class:`storylens.Corpus`."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from storylens.model import article_contract, clusters_contract, to_jsonable
+
+app = typer.Typer(help="storylens: one story, every outlet.  Multi-outlet news analysis.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite path (default: STORYLENS_DB or ./storylens.db)")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="only from this date on (YYYY-MM-DD)")]
+
+
+class Fmt(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _corpus(db: str | None) -> Any:
+    from storylens.corpus import Corpus
+
+    return Corpus(db)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {msg}")
+    raise typer.Exit(code)
+
+
+def _check_date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"--since/--until must be a date like 2021-06-14, not {value!r}")
+    return value
+
+
+def _emit_rows(rows: Sequence[dict[str, Any]], fmt: Fmt, columns: Sequence[str], title: str | None = None) -> None:
+    if fmt == Fmt.json:
+        out.print_json(json.dumps(rows, ensure_ascii=False, default=str))
+    elif fmt == Fmt.jsonl:
+        for r in rows:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
+    elif fmt == Fmt.csv:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v)
+                        for k, v in r.items()})
+        sys.stdout.write(buf.getvalue())
+    else:
+        t = Table(title=title, show_lines=False)
+        for c in columns:
+            t.add_column(c, overflow="fold")
+        for r in rows:
+            t.add_row(*[_cell(r.get(c)) for c in columns])
+        out.print(t)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, list):
+        return ", ".join(str(x) for x in v)
+    s = str(v)
+    return s if len(s) <= 160 else s[:157] + "…"
+
+
+# ---- ingest and articles ------------------------------------------------------------------------------------
+@app.command()
+def ingest(
+    inputs: Annotated[list[str], typer.Argument(help="files, directories, URLs, feeds, or - for JSONL on stdin")],
+    db: DbOpt = None,
+    allow_private: Annotated[bool, typer.Option(help="allow fetching loopback/private addresses")] = False,
+) -> None:
+    """Read, clean, deduplicate, analyze and assign articles to stories, storing them."""
+    c = _corpus(db)
+    if allow_private:
+        c.settings.ingest.allow_private_urls = True
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("ingesting", total=None)
+        report = c.ingest(inputs, on_result=lambda r: progress.advance(task))
+    err.print(f"[bold]{report.summary()}[/bold]  (store: {c.settings.db_url})")
+    for r in report.rejected:
+        err.print(f"  [red]rejected[/red] {r.source}: {r.reason}")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def articles(
+    db: DbOpt = None,
+    outlet: Annotated[str | None, typer.Option(help="only this outlet")] = None,
+    since: SinceOpt = None,
+    limit: Annotated[int, typer.Option(help="at most this many")] = 100,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+) -> None:
+    """List stored articles."""
+    c = _corpus(db)
+    rows = [{"id": a.id, "published": a.published.value, "outlet": a.outlet, "language": a.language,
+             "title": a.title, "duplicate_of": a.duplicate_of, "quotes": len(a.quotes)}
+            for a in c.articles(outlet=outlet, since=_check_date(since), limit=limit)]
+    _emit_rows(rows, fmt, ["id", "published", "outlet", "language", "title", "duplicate_of", "quotes"], "articles")
+
+
+@app.command()
+def show(article_id: str, db: DbOpt = None,
+         fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
+    """Show one stored article: metadata, cleaned text, quotes and what cleaning removed."""
+    c = _corpus(db)
+    a = c.article(article_id)
+    if a is None:
+        _fail(f"no article with id {article_id!r} (see `storylens articles`)", 1)
+        return
+    if fmt != Fmt.table:
+        out.print_json(json.dumps({**article_contract(a), "removed": to_jsonable(a.removed)}, ensure_ascii=False))
+        return
+    pub = a.published
+    out.print(f"[bold]{a.title or '(no title)'}[/bold]")
+    out.print(f"id {a.id} · outlet {a.outlet or 'unknown'} · language {a.language} · published "
+              f"{pub.value or 'unknown'} ({pub.source}{', inferred' if pub.inferred else ''})"
+              + (f" · duplicate of {a.duplicate_of}" if a.duplicate_of else ""))
+    if pub.evidence:
+        out.print(f"[dim]date evidence: {pub.evidence}[/dim]")
+    out.print()
+    out.print(a.text)
+    if a.quotes:
+        out.print()
+        _emit_rows([_quote_row_from_article(a, q) for q in a.quotes], Fmt.table, ["kind", "speaker", "text"], "quotes")
+    if a.removed:
+        out.print(f"[dim]removed as page furniture: {'; '.join(repr(r.text) for r in a.removed)}[/dim]")
+
+
+def _quote_row_from_article(a: Any, q: Any) -> dict[str, Any]:
+    return {"kind": q.kind, "speaker": q.speaker.name or q.speaker.text if q.speaker else None, "text": q.text}
+
+
+@app.command()
+def analyze(
+    inputs: Annotated[list[str], typer.Argument(help="files, directories, URLs, or - for JSONL on stdin")],
+    fmt: Annotated[Fmt, typer.Option("--format", help="jsonl (the public contract) or json")] = Fmt.jsonl,
+    allow_private: Annotated[bool, typer.Option(help="allow fetching loopback/private addresses")] = False,
+) -> None:
+    """Analyze articles without storing them; prints the JSON contract (one object per article)."""
+    from storylens.pipeline import analyze_items
+    from storylens.settings import Settings
+
+    settings = Settings.from_env()
+    settings.ingest.allow_private_urls = allow_private
+    rejected: list[Any] = []
+
+    def on_error(r: Any) -> None:
+        rejected.append(r)
+        err.print(f"[red]rejected[/red] {r.source}: {r.reason}")
+
+    objs = (article_contract(a) for a in analyze_items(inputs, settings, on_error=on_error))
+    if fmt == Fmt.json:
+        sys.stdout.write(json.dumps(list(objs), ensure_ascii=False) + "\n")
+    else:
+        for o in objs:
+            sys.stdout.write(json.dumps(o, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+    if rejected:
+        raise typer.Exit(1)
+
+
+# ---- quotes and entities -------------------------------------------------------------------------------------
+@app.command()
+def quotes(
+    db: DbOpt = None,
+    speaker: Annotated[str | None, typer.Option(help="speaker name (part of it, any alias)")] = None,
+    outlet: Annotated[str | None, typer.Option(help="only this outlet")] = None,
+    since: SinceOpt = None,
+    limit: Annotated[int | None, typer.Option(help="at most this many")] = None,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+) -> None:
+    """List quotes with their speakers and outlets."""
+    c = _corpus(db)
+    rows = [to_jsonable(q) for q in c.quotes(speaker=speaker, outlet=outlet, since=_check_date(since), limit=limit)]
+    _emit_rows(rows, fmt, ["published", "outlet", "speaker", "kind", "text", "article_id"], "quotes")
+
+
+@app.command()
+def entities(
+    db: DbOpt = None,
+    type_: Annotated[str | None, typer.Option("--type", help="PERSON, ORG, GPE, LAW, ...")] = None,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+) -> None:
+    """List canonical entities across the store, with their aliases."""
+    c = _corpus(db)
+    counts = c.store.entity_article_counts()
+    rows = [{"id": e.id, "name": e.name, "type": e.label, "aliases": e.aliases, "articles": counts.get(e.id, 0)}
+            for e in c.entities(type=type_)]
+    rows.sort(key=lambda r: (-r["articles"], r["name"]))
+    _emit_rows(rows, fmt, ["name", "type", "articles", "aliases", "id"], "entities")
+
+
+@app.command()
+def entity(name: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
+    """One entity: its aliases (with the evidence of each merge), its articles and its quotes."""
+    c = _corpus(db)
+    info = c.entity(name)
+    if info is None:
+        _fail(f"no entity named {name!r} (see `storylens entities`)", 1)
+        return
+    if fmt != Fmt.table:
+        out.print_json(json.dumps(to_jsonable(info), ensure_ascii=False))
+        return
+    e = info.entity
+    out.print(f"[bold]{e.name}[/bold] ({e.label}) · id {e.id}")
+    out.print(f"aliases: {', '.join(e.aliases)}")
+    for ev in e.evidence:
+        out.print(f"  [dim]{ev}[/dim]")
+    out.print(f"articles: {', '.join(info.articles)}")
+    _emit_rows([to_jsonable(q) for q in info.quotes], Fmt.table, ["published", "outlet", "kind", "text"], "quotes")
+
+
+# ---- stories -------------------------------------------------------------------------------------------------
+@app.command()
+def stories(
+    db: DbOpt = None,
+    since: SinceOpt = None,
+    outlet: Annotated[str | None, typer.Option(help="only stories this outlet covered")] = None,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+) -> None:
+    """List stories: title, dates, outlets and article count."""
+    c = _corpus(db)
+    rows = [{"id": s.id, "first_seen": s.first_seen, "last_seen": s.last_seen, "articles": len(s.articles),
+             "outlets": s.outlets, "title": s.title, "keywords": s.keywords}
+            for s in c.stories(since=_check_date(since), outlet=outlet)]
+    _emit_rows(rows, fmt, ["id", "first_seen", "last_seen", "articles", "outlets", "title"], "stories")
+
+
+@app.command()
+def story(
+    story_id: str,
+    db: DbOpt = None,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+) -> None:
+    """One story: articles by outlet and date, cited summary, quote groups and mutations, coverage, timeline."""
+    c = _corpus(db)
+    s = c.story(story_id)
+    if s is None:
+        _fail(f"no story with id {story_id!r} (see `storylens stories`)", 1)
+        return
+    arts = c.articles(s.articles)
+    comparison = c.compare(story_id)
+    if fmt != Fmt.table:
+        out.print_json(json.dumps({"story": to_jsonable(s), "comparison": to_jsonable(comparison)},
+                                  ensure_ascii=False))
+        return
+    out.print(f"[bold]{s.title}[/bold]  ({s.id}, {s.first_seen} – {s.last_seen})")
+    if s.keywords:
+        out.print(f"[dim]keywords: {', '.join(s.keywords)}[/dim]")
+    _emit_rows([{"published": a.published.value, "outlet": a.outlet or "unknown", "id": a.id, "title": a.title,
+                 "duplicate_of": a.duplicate_of} for a in sorted(arts, key=lambda a: (str(a.published.value), a.id))],
+               Fmt.table, ["published", "outlet", "id", "title", "duplicate_of"], "articles")
+    if comparison is not None:
+        from storylens.compare import render_terminal
+
+        render_terminal(comparison, arts, out)
+
+
+@app.command()
+def narratives(db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
+    """List narratives: stories linked across time by theme and actors."""
+    c = _corpus(db)
+    rows = [{"id": n.id, "title": n.title, "stories": n.stories, "keywords": n.keywords} for n in c.narratives()]
+    _emit_rows(rows, fmt, ["id", "title", "stories", "keywords"], "narratives")
+
+
+@app.command()
+def recluster(db: DbOpt = None, since: SinceOpt = None) -> None:
+    """Rebuild stories in batch (for back-fills), optionally only from a date on."""
+    c = _corpus(db)
+    n_articles, n_stories = c.recluster(_check_date(since))
+    err.print(f"re-clustered {n_articles} articles into {n_stories} stories")
+
+
+@app.command()
+def cluster(
+    inputs: Annotated[list[str], typer.Argument(help="files, directories, URLs, or - for JSONL on stdin")],
+    fmt: Annotated[Fmt, typer.Option("--format", help="json (the public contract)")] = Fmt.json,
+    allow_private: Annotated[bool, typer.Option(help="allow fetching loopback/private addresses")] = False,
+) -> None:
+    """Ingest into a temporary store and print stories and narratives (one-shot use)."""
+    from storylens.corpus import Corpus
+
+    with tempfile.TemporaryDirectory(prefix="storylens-") as tmp:
+        c = Corpus(f"sqlite:///{tmp}/cluster.db")
+        c.settings.ingest.allow_private_urls = allow_private
+        report = c.ingest(inputs)
+        for r in report.rejected:
+            err.print(f"[red]rejected[/red] {r.source}: {r.reason}")
+        obj = clusters_contract(list(reversed(c.stories())), list(c.narratives()))
+        c.close()
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=None if fmt == Fmt.jsonl else 1) + "\n")
+
+
+# ---- compare -------------------------------------------------------------------------------------------------
+@app.command()
+def quote(group_id: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
+    """One quote group: the statement's spread across outlets, with every variant's changes."""
+    c = _corpus(db)
+    g = c.quote_group(group_id)
+    if g is None:
+        _fail(f"no quote group {group_id!r} (quote groups are listed by `storylens story ID`)", 1)
+        return
+    if fmt != Fmt.table:
+        out.print_json(json.dumps(g, ensure_ascii=False))
+        return
+    from storylens.compare import render_quote_group
+
+    render_quote_group(g, out)
+
+
+@app.command()
+def report(
+    target: Annotated[str, typer.Argument(help="a story id or a narrative id")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="report.html, report.md or report.json")],
+    db: DbOpt = None,
+) -> None:
+    """Write a self-contained report of a story or narrative (HTML, Markdown or JSON, by extension)."""
+    c = _corpus(db)
+    fmt = output.suffix.lstrip(".").lower()
+    if fmt not in ("html", "md", "json"):
+        _fail("the report file must end in .html, .md or .json")
+    try:
+        text = c.report(target, fmt)
+    except KeyError as e:
+        _fail(str(e.args[0]), 1)
+        return
+    output.write_text(text, encoding="utf-8")
+    err.print(f"wrote {output}")
+
+
+# ---- demo ----------------------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="where the demo store and reports go")] = Path("demo-output"),
+    corpus: Annotated[Path, typer.Option(help="the example corpus")] = Path("examples/corpus"),
+    serve: Annotated[bool, typer.Option(help="serve the web app on the demo store when done")] = True,
+    port: Annotated[int, typer.Option(help="port of the web app")] = 8000,
+) -> None:
+    """Run the whole pipeline on the bundled example corpus, write reports, then serve the web app."""
+    from storylens.corpus import Corpus
+
+    if not corpus.exists():
+        _fail(f"example corpus not found at {corpus} (run from the repository root or pass --corpus)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db_path = out_dir / "storylens.db"
+    c = Corpus(f"sqlite:///{db_path}")
+    report_ = c.ingest([str(corpus)])
+    err.print(f"[bold]{report_.summary()}[/bold]")
+    for r in report_.rejected:
+        err.print(f"  [red]rejected[/red] {r.source}: {r.reason}")
+    story_list = c.stories()
+    _emit_rows([{"id": s.id, "first_seen": s.first_seen, "articles": len(s.articles), "outlets": s.outlets,
+                 "title": s.title} for s in story_list], Fmt.table,
+               ["id", "first_seen", "articles", "outlets", "title"], "stories")
+    written = []
+    for s in story_list:
+        for ext in ("html", "md"):
+            p = out_dir / f"report-{s.id}.{ext}"
+            p.write_text(c.report(s.id, ext), encoding="utf-8")
+            written.append(p)
+    (out_dir / "stories.json").write_text(json.dumps(clusters_contract(story_list, list(c.narratives())),
+                                                     ensure_ascii=False, indent=1), encoding="utf-8")
+    c.close()
+    err.print(f"\nstore: {db_path}\nreports: {', '.join(str(p) for p in written)}\nstories: {out_dir / 'stories.json'}")
+    if serve:
+        try:
+            serve_mod = importlib.import_module("storylens.api.server")
+        except ModuleNotFoundError:
+            err.print("(the web app is not installed in this build)")
+            return
+        err.print(f"serving the web app on http://127.0.0.1:{port}/  (Ctrl-C to stop)")
+        serve_mod.run(f"sqlite:///{db_path}", host="127.0.0.1", port=port)
+
+
+def _register_plugins() -> None:
+    """Commands that live with their subsystem: serve/watch (api), spark/load (spark)."""
+    for name in ("storylens.api.commands", "storylens.spark.commands"):
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        mod.register(app)
+
+
+_register_plugins()
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("STORYLENS_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - a user never sees a bare traceback
+        err.print(f"[red]error:[/red] {type(e).__name__}: {e}")
+        if os.environ.get("STORYLENS_DEBUG"):
+            raise
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
