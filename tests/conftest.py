@@ -42,3 +42,9 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def examples_dir() -> Path:
     return EXAMPLES
+
+
+@pytest.fixture()
+def db_url(tmp_path: Path) -> str:
+    """A fresh store URL (SQLite; the PostgreSQL variant is added by the store-backend fixtures)."""
+    return f"sqlite:///{tmp_path / 'store.db'}"

@@ -336,9 +336,29 @@ def quote(group_id: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--f
     if fmt != Fmt.table:
         out.print_json(json.dumps(g, ensure_ascii=False))
         return
-    from storylens.compare import render_quote_group
+    _print_quote_group(g)
 
-    render_quote_group(g, out)
+
+def _print_quote_group(g: dict[str, Any]) -> None:
+    """A quote group in the terminal: the canonical text, then each variant in date order with its changes."""
+    out.print(f"[bold]{g.get('speaker') or 'unknown speaker'}[/bold]: “{g['canonical']}”")
+    out.print(f"[dim]first carried by {g.get('first_outlet') or 'unknown'} ({g.get('first_published') or 'no date'})"
+              f"[/dim]")
+    for v in sorted(g["variants"], key=lambda v: (str(v.get("published")), v["article_id"])):
+        changes = ", ".join(m for m in v.get("mutations", []) if m != "identical") or "verbatim"
+        out.print(f"\n[bold]{v.get('outlet') or 'unknown outlet'}[/bold] {v.get('published') or ''} "
+                  f"· {v['article_id']} · [cyan]{changes}[/cyan]")
+        parts = []
+        for op in v.get("diff", []):
+            if op["op"] == "equal":
+                parts.append(op["variant"])
+            elif op["op"] == "delete":
+                parts.append(f"[red strike]{op['canonical']}[/red strike]")
+            elif op["op"] == "insert":
+                parts.append(f"[green]{op['variant']}[/green]")
+            else:
+                parts.append(f"[red strike]{op['canonical']}[/red strike] [green]{op['variant']}[/green]")
+        out.print("  " + (" ".join(p for p in parts if p) or v["text"]))
 
 
 @app.command()

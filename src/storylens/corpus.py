@@ -10,14 +10,16 @@ layers over it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from storylens.model import (
     Article,
     Entity,
     Narrative,
+    RawDocument,
     Story,
     StoryComparison,
     from_jsonable,
@@ -85,8 +87,8 @@ class Corpus:
                on_result: Callable[[ItemResult], None] | None = None) -> IngestReport:
         """Ingest files, directories, URLs, feeds, ``-`` or input-contract dicts; returns per-item results."""
         items: list[Item]
-        if isinstance(paths_or_records, str | dict) or not isinstance(paths_or_records, Iterable):
-            items = [paths_or_records]  # type: ignore[list-item]
+        if isinstance(paths_or_records, str | Path | Mapping | RawDocument):
+            items = [paths_or_records]
         else:
             items = list(paths_or_records)
         return self.runner.ingest(items, on_result=on_result)
@@ -198,4 +200,4 @@ class Corpus:
             n = self.narrative(target)
             assert n is not None
             articles = [a for s in self.store.stories(ids=n.stories) for a in self.store.articles(s.articles)]
-        return render_report(comparison, articles, fmt)  # type: ignore[arg-type]
+        return render_report(comparison, articles, fmt)
