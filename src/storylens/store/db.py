@@ -391,7 +391,8 @@ class Store:
                 mq = (select(ArticleRow.story_id, ArticleRow.id).where(ArticleRow.story_id.in_(list(members)))
                       .order_by(ArticleRow.published, ArticleRow.seq))
                 for sid, aid in s.execute(mq):
-                    members[sid].append(aid)
+                    if sid is not None:
+                        members[sid].append(aid)
         return [Story(id=r.id, title=r.title, articles=members[r.id], first_seen=r.first_seen, last_seen=r.last_seen,
                       keywords=list(r.keywords), outlets=list(r.outlets)) for r in rows]
 
