@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +51,111 @@ def examples_dir() -> Path:
     return EXAMPLES
 
 
+# ---- store back ends: SQLite (a temp file) and a throwaway PostgreSQL 15 cluster -----------------------------
+
+
+def _pg_bin(name: str) -> str | None:
+    """``initdb``/``pg_ctl``: on PATH (/usr/local/bin here), else Debian's /usr/lib/postgresql/<v>/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (d / name).exists():
+            return str(d / name)
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PgCluster:
+    """A running throwaway cluster; :meth:`fresh_url` creates an empty database in it."""
+
+    host: str
+    port: int
+    user: str
+    base: Path
+    _n: int = 0
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/postgres"
+
+    def fresh_url(self) -> str:
+        import psycopg
+
+        self._n += 1
+        name = f"t{os.getpid()}_{self._n}"
+        with psycopg.connect(f"host={self.host} port={self.port} user={self.user} dbname=postgres",
+                             autocommit=True) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A PostgreSQL cluster in a temp dir for the whole session, stopped at the end.
+
+    ``initdb`` refuses to run as root, so as root the cluster runs as the ``postgres`` user (``runuser``).
+    ``STORYLENS_TEST_PG_URL`` points the tests at an existing server instead.
+    """
+    if os.environ.get("STORYLENS_TEST_PG_URL"):
+        from urllib.parse import urlparse
+
+        u = urlparse(os.environ["STORYLENS_TEST_PG_URL"])
+        yield PgCluster(u.hostname or "127.0.0.1", u.port or 5432, u.username or "postgres", Path("."))
+        return
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or under /usr/lib/postgresql; "
+                    "install the `postgresql` package (.ci/run does)")
+    base = Path(tempfile.mkdtemp(prefix="storylens-pg-"))
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    prefix: list[str] = []
+    if as_root:
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no `postgres` user to run initdb as")
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    port, user, data = _free_port(), "storylens", base / "data"
+    r = subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", user, "-E", "UTF8",
+                        "--locale=C.UTF-8"], capture_output=True, text=True)
+    if r.returncode != 0:  # some builds lack the C.UTF-8 locale
+        shutil.rmtree(data, ignore_errors=True)
+        r = subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", user, "-E", "UTF8"],
+                           capture_output=True, text=True)
+    if r.returncode != 0:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(f"initdb failed: {r.stderr or r.stdout}")
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+    r = subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "-t", "60",
+                        "start"], capture_output=True, text=True)
+    if r.returncode != 0:
+        log = (base / "log").read_text(errors="replace") if (base / "log").exists() else ""
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(f"pg_ctl start failed: {r.stderr or r.stdout}\n{log}")
+    try:
+        yield PgCluster("127.0.0.1", port, user, base)
+    finally:
+        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture()
-def db_url(tmp_path: Path) -> str:
-    """A fresh store URL (SQLite; the PostgreSQL variant is added by the store-backend fixtures)."""
-    return f"sqlite:///{tmp_path / 'store.db'}"
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A fresh, empty PostgreSQL database in the session's throwaway cluster."""
+    return pg_cluster.fresh_url()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store URL on each back end: a temp SQLite file, and a fresh database in a throwaway PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("pg_url"))
