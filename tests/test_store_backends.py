@@ -17,8 +17,8 @@ from storylens.model import (
     Narrative,
     PublishedDate,
     Quote,
-    SpeakerRef,
     Span,
+    SpeakerRef,
     Story,
     StoryMerge,
 )
