@@ -1,0 +1,157 @@
+"""``prepare``: one raw document to one cleaned, detected :class:`Article` (pure: no DB, no network)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from storylens.clean.dateline import find_dateline
+from storylens.clean.dates import infer_published, parse_metadata_date, resolve_mentions
+from storylens.clean.furniture import FurnitureModel, clean_text, normalise_text
+from storylens.clean.language import detect_language
+from storylens.clean.outlet import known_outlet, normalise_outlet, outlet_from_url, split_title_suffix
+from storylens.model import Article, Paragraph, RawDocument
+from storylens.settings import Settings
+
+EXTRACTED_KEY = "_extracted"  # raw.meta cache of the HTML extraction, shared by FurnitureModel.observe
+QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'",
+                        "–": "-", "—": "-", "…": "..."})
+
+
+@dataclass(slots=True)
+class Body:
+    """The article text before cleaning, with what the HTML metadata said."""
+
+    text: str
+    title: str | None = None
+    date: str | None = None
+    sitename: str | None = None
+    url: str | None = None
+    from_html: bool = False
+
+
+def body_of(raw: RawDocument) -> Body:
+    """The text to clean: the raw text, or the main text trafilatura extracts from the HTML (cached in
+    ``raw.meta`` so observing and preparing the same page extracts once)."""
+    if raw.text is not None and raw.text.strip():
+        return Body(raw.text, raw.title, raw.published, raw.outlet, raw.url, False)
+    if raw.html is None or not raw.html.strip():
+        raise ValueError(f"{raw.source}: the item has no text and no html")
+    cached = raw.meta.get(EXTRACTED_KEY)
+    if isinstance(cached, Body):
+        return cached
+    from storylens.ingest.html import extract_html
+
+    ext = extract_html(raw.html, raw.url)
+    if ext is None:
+        raise ValueError(f"{raw.source}: no article text found in the HTML (no main content block)")
+    body = Body(ext.text, raw.title or ext.title, raw.published or ext.date, raw.outlet or ext.sitename,
+                raw.url or ext.url, True)
+    raw.meta[EXTRACTED_KEY] = body
+    return body
+
+
+def outlet_key(raw: RawDocument, body: Body) -> str | None:
+    """A cheap outlet guess used to learn repeated lines per outlet (metadata, URL, title suffix, dateline)."""
+    if raw.outlet:
+        return normalise_outlet(raw.outlet)
+    if body.url:
+        return outlet_from_url(body.url)
+    if body.sitename:
+        return normalise_outlet(body.sitename)
+    lines = [ln for ln in normalise_text(body.text).split("\n") if ln][:6]
+    if body.title:
+        lines.insert(0, body.title)
+    for ln in lines:
+        _, suffix, _ = split_title_suffix(ln)
+        if suffix:
+            return normalise_outlet(suffix)
+        dl = find_dateline(ln)
+        if dl and dl.outlet:
+            return normalise_outlet(dl.outlet)
+    return None
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 of the text with case, quotes, dashes, spaces and punctuation normalised."""
+    s = unicodedata.normalize("NFKC", text).translate(QUOTES).casefold()
+    s = " ".join(re.findall(r"\w+", s))
+    return hashlib.sha256(s.encode("utf-8")).hexdigest()
+
+
+def _fetched(raw: RawDocument) -> dt.date | None:
+    v = raw.meta.get("fetched")
+    return parse_metadata_date(v) if isinstance(v, str) else None
+
+
+def prepare(raw: RawDocument, settings: Settings, furniture: FurnitureModel | None = None) -> Article:
+    """Clean and detect one document.  Raises ``ValueError`` (with the source in the message) when it has no
+    article text."""
+    body = body_of(raw)
+    key = outlet_key(raw, body)
+    cleaned = clean_text(body.text, title=body.title, structural=not body.from_html, outlet=key,
+                         furniture=furniture)
+    if not cleaned.paragraphs:
+        raise ValueError(f"{raw.source}: no article text left after removing page furniture "
+                         f"({len(cleaned.removed)} furniture lines)")
+    paragraphs_text = cleaned.paragraphs
+    text = "\n\n".join(paragraphs_text)
+
+    # title and outlet
+    title = cleaned.title
+    title_outlet: str | None = None
+    sections: list[str] = []
+    if title:
+        title, title_outlet, sections = split_title_suffix(title)
+    dateline = find_dateline(paragraphs_text[0])
+    outlet, evidence = None, None
+    candidates: list[tuple[str | None, str]] = [
+        (normalise_outlet(raw.outlet), "metadata"),
+        (outlet_from_url(body.url) if body.url else None, f"URL {body.url}"),
+        (normalise_outlet(body.sitename) if body.from_html else None, f"site name '{body.sitename}'"),
+        (normalise_outlet(dateline.outlet) if dateline and dateline.outlet else None,
+         f"dateline '{paragraphs_text[0][: dateline.end].strip()}'" if dateline else ""),
+        (normalise_outlet(title_outlet), f"title suffix '{title_outlet}'"),
+        (cleaned.credit_outlets[0] if cleaned.credit_outlets else None, "credit line"),
+    ]
+    # a known outlet named by the URL's domain beats a bare domain
+    for name, ev in candidates:
+        if name:
+            outlet, evidence = name, ev
+            break
+    if outlet and body.url and outlet == outlet_from_url(body.url) and not known_outlet(outlet):
+        better = next((n for n, _ in candidates[2:] if n and known_outlet(n)), None)
+        if better:
+            outlet, evidence = better, next(ev for n, ev in candidates if n == better)
+
+    # language
+    default = settings.clean.default_language
+    paragraphs: list[Paragraph] = []
+    pos = 0
+    for ptext in paragraphs_text:
+        paragraphs.append(Paragraph(pos, pos + len(ptext), detect_language(ptext, None)))
+        pos += len(ptext) + 2
+    language = raw.language or detect_language(text, default) or default
+    for p in paragraphs:
+        if p.language is None:
+            p.language = language
+    langs = sorted({language, "en"} | ({"ru"} if any(p.language == "ru" for p in paragraphs) else set()))
+    langs = [lang for lang in langs if lang in ("en", "ru", "de", "fr", "es", "it", "uk", "pl")] or ["en"]
+
+    # dates
+    published = infer_published(text, dateline.date if dateline else None, metadata=body.date,
+                                upper=_fetched(raw), languages=langs)
+    mentions = resolve_mentions(text, published.value, langs)
+
+    meta = {k: v for k, v in raw.meta.items() if k != EXTRACTED_KEY}
+    if sections:
+        meta["sections"] = sections
+    return Article(
+        id=raw.key, source=raw.source, text=text, title=title, url=body.url, outlet=outlet,
+        outlet_evidence=evidence, published=published, language=language,
+        dateline=dateline.place if dateline else None, paragraphs=paragraphs, removed=cleaned.removed,
+        date_mentions=mentions, content_hash=content_hash(text), meta=meta,
+    )
