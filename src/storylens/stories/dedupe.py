@@ -17,6 +17,14 @@ from storylens.settings import DedupeSettings
 
 DuplicateKind = Literal["exact", "near"]
 _WORD = re.compile(r"\w+")
+SCHEME = "affine32"  # datasketch >= 2 asks for the hashing scheme of stored signatures
+
+
+def _new_minhash(num_perm: int, hashvalues: np.ndarray | None = None) -> MinHash:
+    try:
+        return MinHash(num_perm=num_perm, hashvalues=hashvalues, scheme=SCHEME)  # type: ignore[call-arg,unused-ignore]
+    except TypeError:  # datasketch < 2: no schemes
+        return MinHash(num_perm=num_perm, hashvalues=hashvalues)
 
 
 def shingles(text: str, k: int) -> set[bytes]:
@@ -38,7 +46,7 @@ class Deduper:
         self._order: dict[str, int] = {}
 
     def minhash(self, article: Article) -> MinHash:
-        m = MinHash(num_perm=self.settings.num_perm)
+        m = _new_minhash(self.settings.num_perm)
         m.update_batch(list(shingles(article.text, self.settings.shingle)))
         return m
 
@@ -52,7 +60,7 @@ class Deduper:
         values = np.frombuffer(data, dtype=np.uint64)
         if len(values) != self.settings.num_perm:
             raise ValueError(f"signature has {len(values)} permutations, settings say {self.settings.num_perm}")
-        return MinHash(num_perm=self.settings.num_perm, hashvalues=values.copy())
+        return _new_minhash(self.settings.num_perm, values.copy())
 
     def _index(self, aid: str, chash: str, m: MinHash) -> None:
         if aid in self._order:
