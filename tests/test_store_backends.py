@@ -152,3 +152,18 @@ def test_comparison_cache_and_quote_groups(store: Store) -> None:
     store.save_comparison("s1", {"story_id": "s1"}, [{"id": "g1", "canonical": "Dialogue…", "speaker": "J"}])
     assert store.cached_comparison("s1") == {"story_id": "s1"}
     assert store.quote_group("g1") == {"id": "g1", "canonical": "Dialogue…", "speaker": "J"}
+
+
+def test_full_text_search_uses_the_back_ends_own_index(store: Store) -> None:
+    search = pytest.importorskip("storylens.store.search")
+    store.save_article(make_article(1), run_id=None)
+    store.save_article(make_article(2, outlet="RBC", story_text="Переговоры о стратегической стабильности."),
+                       run_id=None)
+    assert search.has_index(store), f"no full-text index on {store.dialect}"
+    hits = search.search(store, "dialogue weakness")
+    assert {h.id for h in hits.articles} == {"art-1", "art-2"}
+    assert {h.article_id for h in hits.quotes} == {"art-1", "art-2"}
+    assert [h.id for h in search.search(store, "стратегической").articles] == ["art-2"]
+    assert search.search(store, "stolten*").articles  # prefix
+    assert search.search(store, "'); drop table articles; --").articles == []
+    assert store.count_articles() == 2

@@ -267,29 +267,40 @@ def _match(by_uri: dict[str, InputFile], uri: str) -> InputFile:
 
 
 def learn_furniture(docs: RDD[tuple[Ordinal, RawDocument]]) -> Any:
-    """The furniture model over the whole input, as the local runner has it after observing every document.
+    """The furniture model over the whole input, as a model that observed every document.
 
-    When the model can merge (``merge``), each partition learns its own and the driver merges them; otherwise
-    the driver observes the raw documents streamed to it in input order.
+    The model counts, per (outlet, line), the distinct articles that carry the line, which does not depend on
+    the order of observation: each partition observes its documents, the (line, articles) counts are combined
+    by a Spark reduce and only the lines that reach ``min_articles`` (the furniture: small) reach the driver.
     """
     from storylens.clean import FurnitureModel
 
-    model = FurnitureModel()
-    if not hasattr(model, "observe"):
-        return model
-    if hasattr(FurnitureModel, "merge"):
-        def part(it: Iterable[tuple[Ordinal, RawDocument]]) -> Iterator[str]:
-            m = FurnitureModel()
-            for _, raw in it:
-                m.observe(raw)
-            yield m.to_json()
+    proto = FurnitureModel()
+    need = proto.min_articles
 
-        for js in docs.mapPartitions(part).collect():
-            model.merge(FurnitureModel.from_json(js))
-        return model
-    for _, raw in docs.sortByKey().toLocalIterator():
-        model.observe(raw)
-    return model
+    def part(it: Iterable[tuple[Ordinal, RawDocument]]) -> Iterator[tuple[str, list[str]]]:
+        m = FurnitureModel()
+        for _, raw in it:
+            m.observe(raw)
+        state = json.loads(m.to_json())
+        for k in state.get("furniture", []):
+            yield k, [f"*{i}" for i in range(need)]  # already furniture in this partition
+        yield from state.get("seen", {}).items()
+
+    def union(a: list[str], b: list[str]) -> list[str]:
+        out = list(a)
+        for x in b:
+            if len(out) >= need:
+                break
+            if x not in out:
+                out.append(x)
+        return out
+
+    keys = (docs.mapPartitions(part).reduceByKey(union).filter(lambda kv: len(kv[1]) >= need).keys().collect())
+    state = json.loads(proto.to_json())
+    state["furniture"] = sorted(keys)
+    state["seen"] = {}
+    return FurnitureModel.from_json(json.dumps(state))
 
 
 def _prepare_partition(settings: Settings, furniture_json: str) -> Callable[[Iterable[tuple[Ordinal, RawDocument]]],
@@ -700,8 +711,7 @@ def run(spark: SparkSession, inputs: Sequence[str], out: str, settings: Settings
     items.unpersist()
     lap("read")
 
-    furniture = learn_furniture(docs)
-    furniture_json = furniture.to_json() if hasattr(furniture, "to_json") else "{}"
+    furniture_json = learn_furniture(docs).to_json()
     prepared_items = docs.mapPartitions(_prepare_partition(settings, furniture_json)).persist(keep)
     errors += prepared_items.filter(lambda x: x[0] == "err").map(lambda x: x[1]).collect()
     prepared = _first_of_each_id(prepared_items.filter(lambda x: x[0] == "art").map(lambda x: x[1]))

@@ -1,0 +1,151 @@
+"""The Spark runner in local[2] mode: same articles, quotes, entities and stories as the local runner; malformed
+records land in the ``errors`` table; ``storylens load`` puts the tables into SQLite and PostgreSQL.
+
+One Spark session and one Spark run for the whole module (CI time): the seeds, the example corpus and a JSONL file
+with malformed lines, run once by each runner.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pyspark")
+pa_ds = pytest.importorskip("pyarrow.dataset")
+
+from storylens.model import article_contract  # noqa: E402
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+CONTRACT = ("id", "source", "title", "outlet", "published", "language", "text", "duplicate_of", "entities", "quotes")
+
+
+def table(out: Path, name: str) -> list[dict[str, Any]]:
+    return list(pa_ds.dataset(str(out / name), format="parquet").to_table().to_pylist())
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, examples_dir: Path) -> list[str]:
+    d = tmp_path_factory.mktemp("spark-in")
+    good = {"id": "good-1", "title": "Council approves budget", "published": "2024-03-04", "outlet": "City Wire",
+            "text": "The city council approved the budget on Monday. “We kept every promise,” the mayor said."}
+    (d / "batch.jsonl").write_text("\n".join([json.dumps(good), "{not json", json.dumps({"id": "no-text",
+                                                                                        "title": "x"})]) + "\n",
+                                   encoding="utf-8")
+    items = [str(seeds_dir)]
+    if examples_dir.exists() and any(examples_dir.iterdir()):
+        items.append(str(examples_dir))
+    return [*items, str(d / "batch.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def spark_out(tmp_path_factory: pytest.TempPathFactory, inputs: list[str]) -> Path:
+    from storylens.settings import Settings
+    from storylens.spark.runner import SparkOptions, run
+    from storylens.spark.session import spark_session
+
+    out = tmp_path_factory.mktemp("spark-out") / "tables"
+    spark = spark_session("local[2]", partitions=2)
+    try:
+        report = run(spark, inputs, str(out), Settings(), SparkOptions(partitions=2))
+    finally:
+        spark.stop()
+    assert report.counts["articles"] >= 6, report.counts
+    return out
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory, inputs: list[str]) -> Any:
+    from storylens.corpus import Corpus
+
+    c = Corpus(f"sqlite:///{tmp_path_factory.mktemp('local') / 'local.db'}")
+    c.ingest(inputs)
+    return c
+
+
+def test_tables_are_written_with_the_contract_fields(spark_out: Path) -> None:
+    for name in ("articles", "quotes", "entities", "canonical_entities", "stories", "quote_groups", "errors"):
+        assert (spark_out / name).is_dir(), name
+    arts = table(spark_out, "articles")
+    assert set(CONTRACT) <= set(arts[0])
+    q = table(spark_out, "quotes")
+    assert q and {"article_id", "id", "text", "start", "end", "kind", "speaker", "cue"} <= set(q[0])
+    assert {"stories", "narratives"} and {"id", "title", "articles", "first_seen", "last_seen"} <= set(
+        table(spark_out, "stories")[0])
+
+
+def test_malformed_records_land_in_errors_with_a_reason(spark_out: Path) -> None:
+    errors = {e["source"].rsplit("/", 1)[-1]: e for e in table(spark_out, "errors")}
+    assert "batch.jsonl#2" in errors and "JSON" in errors["batch.jsonl#2"]["reason"]
+    assert "batch.jsonl#3" in errors and "text" in errors["batch.jsonl#3"]["reason"]
+    assert all(e["reason"] and e["stage"] for e in errors.values())
+    assert "good-1" in {a["id"] for a in table(spark_out, "articles")}
+
+
+def _norm(a: dict[str, Any]) -> dict[str, Any]:
+    return {k: a[k] for k in CONTRACT}
+
+
+def test_same_articles_quotes_and_entities_as_the_local_runner(spark_out: Path, local: Any) -> None:
+    want = {a.id: _norm(article_contract(a)) for a in local.articles()}
+    got = {a["id"]: _norm(a) for a in table(spark_out, "articles")}
+    assert set(got) == set(want)
+    for aid in want:
+        for k in CONTRACT:
+            assert got[aid][k] == want[aid][k], (aid, k)
+    quotes = table(spark_out, "quotes")
+    assert len(quotes) == sum(len(a["quotes"]) for a in want.values())
+    mentions = table(spark_out, "entities")
+    assert len(mentions) == sum(len(a["entities"]) for a in want.values())
+    assert {e["id"] for e in table(spark_out, "canonical_entities")} >= {
+        m["entity_id"] for m in mentions if m["entity_id"]}
+
+
+def test_same_stories_as_the_local_runner(spark_out: Path, local: Any) -> None:
+    want = {frozenset(s.articles): s.title for s in local.stories()}
+    got = {frozenset(s["articles"]): s["title"] for s in table(spark_out, "stories")}
+    assert set(got) == set(want)
+    assert got == want
+
+
+def test_seed_duplicates_and_stories_match_gold(spark_out: Path, gold: dict[str, Any]) -> None:
+    arts = {a["id"].rsplit("/", 1)[-1]: a for a in table(spark_out, "articles")}
+    for g in gold["articles"]:
+        assert g["file"] in arts
+    by_story: dict[str, set[str]] = {}
+    for f, a in arts.items():
+        if f in {g["file"] for g in gold["articles"]}:
+            by_story.setdefault(a["story_id"], set()).add(f)
+    assert all(sid is not None for sid in by_story)
+
+
+def test_load_into_the_store(spark_out: Path, db_url: str) -> None:
+    from storylens.spark.load import link_narratives, load
+    from storylens.store import Store
+
+    store = Store(db_url)
+    report = load(spark_out, store)
+    arts = table(spark_out, "articles")
+    assert store.count_articles() == len(arts) == report.counts["articles"]
+    by_id = {a.id: a for a in store.articles()}
+    for row in arts:
+        assert _norm(article_contract(by_id[row["id"]])) == _norm(row)
+    stories = {frozenset(s.articles) for s in store.stories()}
+    assert stories == {frozenset(s["articles"]) for s in table(spark_out, "stories")}
+    assert len(store.quotes()) == len(table(spark_out, "quotes"))
+    assert {e["source"] for e in store.errors()} == {e["source"] for e in table(spark_out, "errors")}
+    assert len(store.embeddings()) == sum(1 for a in arts if a["duplicate_of"] is None)
+    link_narratives(store)
+    again = load(spark_out, store)  # idempotent: replaces, never duplicates
+    assert store.count_articles() == len(arts) and again.counts["articles"] == len(arts)
+    try:
+        from storylens.store.search import search
+    except ImportError:
+        store.close()
+        return
+    hits = search(store, "Stoltenberg")
+    assert hits.articles or hits.quotes, f"full-text search finds nothing on {store.dialect}"
+    store.close()
