@@ -24,10 +24,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = N
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Corpus:
+def seeded(tmp_path_factory: pytest.TempPathFactory, seed_files: list[Path]) -> Corpus:
     db = tmp_path_factory.mktemp("seeded") / "seeds.db"
     c = Corpus(f"sqlite:///{db}")
-    report = c.ingest([str(seeds_dir)])
+    report = c.ingest([str(p) for p in seed_files])
     assert report.count("new") == 5, report.results
     return c
 
@@ -47,10 +47,10 @@ def test_seeds_load_with_title_outlet_and_date(seeded: Corpus, gold: dict) -> No
             assert junk.strip() not in a.text.splitlines(), (g["file"], junk)
 
 
-def test_reingest_is_a_noop(seeded: Corpus, seeds_dir: Path) -> None:
+def test_reingest_is_a_noop(seeded: Corpus, seed_files: list[Path]) -> None:
     before = seeded.store.count_articles()
     n_stories = len(seeded.stories())
-    report = seeded.ingest([str(seeds_dir)])
+    report = seeded.ingest([str(p) for p in seed_files])
     assert report.count("unchanged") == 5 and report.count("new") == 0
     assert seeded.store.count_articles() == before
     assert len(seeded.stories()) == n_stories
