@@ -186,6 +186,12 @@ class Corpus:
             found = self.store.quote_group(group_id)
         return found
 
+    def search(self, q: str, limit: int = 20, offset: int = 0) -> Any:
+        """Full-text search over articles and quotes (:class:`storylens.store.search.SearchResults`)."""
+        from storylens.store.search import search
+
+        return search(self.store, q, limit=limit, offset=offset)
+
     def report(self, target: str, fmt: str = "html") -> str:
         """A self-contained report of a story or a narrative: ``fmt`` is html, md or json."""
         from storylens.compare import render_report

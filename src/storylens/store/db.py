@@ -452,6 +452,26 @@ class Store:
             row = s.get(QuoteGroupRow, group_id)
             return None if row is None else row.data
 
+    def quote_groups(self, story_ids: Sequence[str] | None = None, speaker: str | None = None) -> list[dict[str, Any]]:
+        """Computed quote groups (of stories whose comparison is cached), optionally of some stories or a speaker."""
+        with self.session() as s:
+            q = select(QuoteGroupRow.data).order_by(QuoteGroupRow.story_id, QuoteGroupRow.id)
+            if story_ids is not None:
+                q = q.where(QuoteGroupRow.story_id.in_(list(story_ids)))
+            if speaker:
+                q = q.where(func.lower(QuoteGroupRow.speaker) == speaker.lower())
+            return list(s.scalars(q))
+
+    # ---- outlets -------------------------------------------------------------------------------------------
+    def outlets(self) -> list[dict[str, Any]]:
+        """Every outlet with its article count, first and last publication date and number of stories."""
+        with self.session() as s:
+            q = (select(ArticleRow.outlet, func.count(), func.min(ArticleRow.published), func.max(ArticleRow.published),
+                        func.count(func.distinct(ArticleRow.story_id)))
+                 .group_by(ArticleRow.outlet).order_by(func.count().desc(), ArticleRow.outlet))
+            return [{"outlet": o, "articles": int(n), "first": first, "last": last, "stories": int(ns)}
+                    for o, n, first, last, ns in s.execute(q)]
+
     # ---- opaque state -------------------------------------------------------------------------------------
     def _put_state(self, s: Session, key: str, data: bytes) -> None:
         row = s.get(StateRow, key)

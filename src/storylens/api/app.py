@@ -1,0 +1,223 @@
+"""The web application: the REST API under ``/api`` and server-rendered pages, over one :class:`storylens.Corpus`.
+
+Every request reads the store afresh (nothing is cached in the process except the compare stage's own cache in
+the store), so articles that ``storylens watch`` or ``POST /api/articles`` add appear without a restart.
+
+Safety:
+
+* writes (``POST /api/articles``) need ``Authorization: Bearer <token>`` when a token is configured
+  (``STORYLENS_TOKEN`` / ``ApiSettings.token``); with no token configured, writes are refused unless the server is
+  bound to a loopback address;
+* request bodies above ``ApiSettings.max_request_bytes`` are refused with 413, whether or not they announce their
+  length;
+* query and body values are validated (4xx with a message that names the field);
+* pages escape all article text (Jinja2 autoescaping; no ``|safe`` on stored text) and send a Content-Security-Policy
+  that forbids inline scripts, so a ``<script>`` inside an article is shown as text and never runs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from storylens.corpus import Corpus
+from storylens.settings import Settings
+
+WEB = Path(__file__).with_name("web")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class AppState:
+    """What the routes share: the corpus, the settings and the locks that keep writers in step."""
+
+    settings: Settings
+    corpus: Corpus
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    compare_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write_policy(self) -> str:
+        if self.settings.api.token:
+            return "token"
+        return "loopback" if is_loopback(self.settings.api.host) else "refused"
+
+
+def state_of(request: Request) -> AppState:
+    st: AppState = request.app.state.storylens
+    return st
+
+
+def state_of_app(app: FastAPI) -> AppState:
+    st: AppState = app.state.storylens
+    return st
+
+
+def require_write(request: Request) -> None:
+    """Writes need the configured token; with none configured, only a loopback-bound server accepts them."""
+    st = state_of(request)
+    token = st.settings.api.token
+    if token:
+        auth = request.headers.get("authorization", "")
+        scheme, _, given = auth.partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            raise HTTPException(401, "this endpoint needs a token: send `Authorization: Bearer <STORYLENS_TOKEN>`",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise HTTPException(403, "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
+        return
+    if not is_loopback(st.settings.api.host):
+        raise HTTPException(403, "writes are disabled: set STORYLENS_TOKEN to accept writes on a server that is not "
+                                 "bound to loopback")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class LimitBodyMiddleware:
+    """Refuse request bodies above ``limit`` bytes with 413: by Content-Length up front, and while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    n = int(value)
+                except ValueError:
+                    await self._reply(send, 400, "invalid Content-Length")
+                    return
+                if n > self.limit:
+                    await self._reply(send, 413, f"request body of {n} bytes is above the limit of {self.limit}")
+                    return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge()
+            return msg
+
+        async def tracking_send(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._reply(send, 413, f"request body is above the limit of {self.limit} bytes")
+
+    @staticmethod
+    async def _reply(send: Send, status: int, detail: str) -> None:
+        import json
+
+        body = json.dumps({"detail": detail}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "text/html")
+
+
+def create_app(settings: Settings | None = None, corpus: Corpus | None = None) -> FastAPI:
+    """The FastAPI app over the store named by ``settings.db_url`` (or over ``corpus`` when given)."""
+    settings = settings or Settings.from_env()
+    if corpus is None:
+        corpus = Corpus(settings.db_url, settings=settings)
+    app = FastAPI(
+        title="storylens",
+        version="1",
+        summary="One story, every outlet: stories, quotes and their mutations, coverage and framing across outlets.",
+        docs_url=None,  # the local /docs page below: Swagger UI would load from a CDN
+        redoc_url=None,
+    )
+    app.state.storylens = AppState(settings=settings, corpus=corpus)
+
+    from storylens.api import pages, routes
+
+    app.include_router(routes.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request) and exc.status_code in (400, 404, 422):
+            return pages.error_page(request, exc.status_code, str(exc.detail))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body"))
+            problems.append({"field": where, "message": e.get("msg", "invalid"), "input": _short(e.get("input"))})
+        detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid request"
+        if _wants_html(request):
+            return pages.error_page(request, 422, detail)
+        return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def docs(request: Request) -> Response:
+        return pages.api_docs_page(request, app.openapi())
+
+    app.add_middleware(LimitBodyMiddleware, limit=settings.api.max_request_bytes)
+    return app
+
+
+def _short(v: Any) -> Any:
+    if isinstance(v, str) and len(v) > 200:
+        return v[:200] + "…"
+    if isinstance(v, str | int | float | bool) or v is None:
+        return v
+    return None
