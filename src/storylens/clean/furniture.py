@@ -252,13 +252,13 @@ def clean_text(text: str, *, title: str | None = None, structural: bool = True, 
 
 def _rejoin(lines: list[str]) -> list[str]:
     """Join a line the layout broke off: a short line (a name that was a link) or a line starting in lower
-    case, after a line that ends without closing punctuation and is not itself a headline."""
+    case, after a line that ends without closing punctuation."""
     out: list[str] = []
     for ln in lines:
         if out:
             prev = out[-1]
             short_tail = n_words(ln) <= 5 and ends_open(ln) and not known_outlet(ln)
-            if ends_open(prev) and not headline_like(prev) and (short_tail or ln[:1].islower()):
+            if ends_open(prev) and (short_tail or ln[:1].islower()):
                 out[-1] = f"{prev} {ln}"
                 continue
         out.append(ln)

@@ -107,25 +107,18 @@ def prepare(raw: RawDocument, settings: Settings, furniture: FurnitureModel | No
     if title:
         title, title_outlet, sections = split_title_suffix(title)
     dateline = find_dateline(paragraphs_text[0])
-    outlet, evidence = None, None
+    url_outlet = outlet_from_url(body.url) if body.url else None
     candidates: list[tuple[str | None, str]] = [
         (normalise_outlet(raw.outlet), "metadata"),
-        (outlet_from_url(body.url) if body.url else None, f"URL {body.url}"),
+        (url_outlet if url_outlet and known_outlet(url_outlet) else None, f"URL {body.url}"),
         (normalise_outlet(body.sitename) if body.from_html else None, f"site name '{body.sitename}'"),
         (normalise_outlet(dateline.outlet) if dateline and dateline.outlet else None,
          f"dateline '{paragraphs_text[0][: dateline.end].strip()}'" if dateline else ""),
         (normalise_outlet(title_outlet), f"title suffix '{title_outlet}'"),
         (cleaned.credit_outlets[0] if cleaned.credit_outlets else None, "credit line"),
+        (url_outlet, f"URL domain of {body.url}"),
     ]
-    # a known outlet named by the URL's domain beats a bare domain
-    for name, ev in candidates:
-        if name:
-            outlet, evidence = name, ev
-            break
-    if outlet and body.url and outlet == outlet_from_url(body.url) and not known_outlet(outlet):
-        better = next((n for n, _ in candidates[2:] if n and known_outlet(n)), None)
-        if better:
-            outlet, evidence = better, next(ev for n, ev in candidates if n == better)
+    outlet, evidence = next(((n, ev) for n, ev in candidates if n), (None, None))
 
     # language
     default = settings.clean.default_language

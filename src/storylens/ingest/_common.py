@@ -9,6 +9,7 @@ from typing import Any
 
 from storylens.model import RawDocument, ReadError
 
+PREFERRED_ENCODINGS = ("utf_8", "cp1252", "cp1251", "latin_1", "koi8_r", "iso8859_15", "cp1250")
 CONTRACT_KEYS = ("id", "url", "title", "text", "html", "published", "outlet", "language")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 
@@ -69,14 +70,22 @@ def decode_bytes(data: bytes, what: str = "input", declared: str | None = None) 
     # mostly UTF-8 with a few broken bytes: keep UTF-8 and replace the broken bytes
     lenient = data.decode("utf-8", errors="replace")
     bad = lenient.count("\ufffd")
-    non_ascii = sum(1 for ch in lenient if ord(ch) > 127)
-    if non_ascii and bad / max(non_ascii, 1) < 0.2 and bad / max(len(lenient), 1) < 0.01:
+    valid_multibyte = sum(1 for ch in lenient if ord(ch) > 127) - bad
+    if valid_multibyte >= max(bad, 1) and bad / max(len(lenient), 1) < 0.05:
         return lenient
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
+    results = list(from_bytes(data))
+    if not results:
         raise InputError(f"{what} is not text in any known encoding (binary file?)")
+    best = results[0]
+    # equally good guesses: prefer the encodings the web actually uses (cp1252 for latin-1 pages)
+    ties = [r for r in results if r.chaos <= best.chaos and r.coherence >= best.coherence - 0.01]
+    for enc in PREFERRED_ENCODINGS:
+        pick = next((r for r in ties if r.encoding == enc), None)
+        if pick is not None:
+            best = pick
+            break
     text = str(best)
     if _control_ratio(text) > 0.05:
         raise InputError(f"{what} looks binary, not text")

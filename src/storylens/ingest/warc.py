@@ -24,6 +24,14 @@ def read_warc_file(path: Path, settings: IngestSettings) -> Iterator[RawDocument
         return
     n = 0
     with fh:
+        head = fh.read(8)
+        fh.seek(0)
+        if not head:
+            yield ReadError(str(path), f"file {path} is empty")
+            return
+        if not (head.startswith(b"WARC/") or head.startswith(b"\x1f\x8b")):
+            yield ReadError(str(path), f"{path} is not a WARC archive (no 'WARC/' header)")
+            return
         try:
             for n, record in enumerate(ArchiveIterator(fh), 1):
                 if record.rec_type != "response":
@@ -51,6 +59,8 @@ def read_warc_file(path: Path, settings: IngestSettings) -> Iterator[RawDocument
                     continue
                 yield RawDocument(source=source, url=uri, html=html,
                                   meta={"fetched": record.rec_headers.get_header("WARC-Date")})
+            if n == 0:
+                yield ReadError(str(path), f"{path} holds no WARC records")
         except ArchiveLoadFailed as e:
             yield ReadError(str(path) if n == 0 else f"{path}#{n}", f"not a readable WARC archive: {e}")
         except Exception as e:  # noqa: BLE001 - a truncated archive keeps the records read so far
