@@ -28,14 +28,14 @@ def table(out: Path, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, examples_dir: Path) -> list[str]:
+def inputs(tmp_path_factory: pytest.TempPathFactory, seed_files: list[Path], examples_dir: Path) -> list[str]:
     d = tmp_path_factory.mktemp("spark-in")
     good = {"id": "good-1", "title": "Council approves budget", "published": "2024-03-04", "outlet": "City Wire",
             "text": "The city council approved the budget on Monday. “We kept every promise,” the mayor said."}
     (d / "batch.jsonl").write_text("\n".join([json.dumps(good), "{not json", json.dumps({"id": "no-text",
                                                                                         "title": "x"})]) + "\n",
                                    encoding="utf-8")
-    items = [str(seeds_dir)]
+    items = [str(f) for f in seed_files]
     if examples_dir.exists() and any(examples_dir.iterdir()):
         items.append(str(examples_dir))
     return [*items, str(d / "batch.jsonl")]
@@ -111,15 +111,13 @@ def test_same_stories_as_the_local_runner(spark_out: Path, local: Any) -> None:
     assert got == want
 
 
-def test_seed_duplicates_and_stories_match_gold(spark_out: Path, gold: dict[str, Any]) -> None:
-    arts = {a["id"].rsplit("/", 1)[-1]: a for a in table(spark_out, "articles")}
-    for g in gold["articles"]:
-        assert g["file"] in arts
-    by_story: dict[str, set[str]] = {}
-    for f, a in arts.items():
-        if f in {g["file"] for g in gold["articles"]}:
-            by_story.setdefault(a["story_id"], set()).add(f)
-    assert all(sid is not None for sid in by_story)
+def test_seed_stories_keep_2018_and_2021_apart(spark_out: Path, gold: dict[str, Any]) -> None:
+    """Time buckets never join the two 2018 events to each other or to the 2021 story (gold.json)."""
+    story = {a["id"].rsplit("/", 1)[-1]: a["story_id"] for a in table(spark_out, "articles")}
+    files = [g["file"] for g in gold["articles"]]
+    assert all(story.get(f) for f in files), story
+    s2021 = {story[f] for f in files[:3]}
+    assert story[files[3]] not in s2021 and story[files[4]] not in s2021 and story[files[3]] != story[files[4]]
 
 
 def test_load_into_the_store(spark_out: Path, db_url: str) -> None:
