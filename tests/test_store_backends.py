@@ -167,3 +167,11 @@ def test_full_text_search_uses_the_back_ends_own_index(store: Store) -> None:
     assert search.search(store, "stolten*").articles  # prefix
     assert search.search(store, "'); drop table articles; --").articles == []
     assert store.count_articles() == 2
+
+
+def test_pg_safe_keeps_offsets() -> None:
+    from storylens.store.postgres import pg_safe
+
+    s = "a\x00b «q»"
+    assert len(pg_safe(s)) == len(s) and "\x00" not in pg_safe(s)
+    assert pg_safe({"t": [s], "n": 1, "b": b"\x00"}) == {"t": ["a\ufffdb «q»"], "n": 1, "b": b"\x00"}

@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from storylens.model import Story, article_from_jsonable
 from storylens.store import Store
+from storylens.store.postgres import pg_safe
 from storylens.store.schema import (
     ArticleRow,
     EmbeddingRow,
@@ -82,6 +83,7 @@ def load(directory: str | Path, store: Store, batch_size: int = 500,
         counts[key] = 0
     sources: dict[str, int] = {}
     status = "done"
+    pg = store.dialect == "postgresql"
     try:
         with store.session() as s:
             next_seq = int(s.scalar(select(func.coalesce(func.max(ArticleRow.seq), 0))) or 0) + 1
@@ -125,6 +127,8 @@ def load(directory: str | Path, store: Store, batch_size: int = 500,
                     if r.get("embedding") is not None:
                         embeds.append(dict(article_id=a.id, model=EMBED_MODEL, data=r["embedding"]))
                     counts["duplicates"] += a.duplicate_of is not None
+                if pg:
+                    arts, mentions, quotes = pg_safe(arts), pg_safe(mentions), pg_safe(quotes)
                 s.execute(insert(ArticleRow), arts)
                 if mentions:
                     s.execute(insert(EntityMentionRow), mentions)
@@ -141,9 +145,9 @@ def load(directory: str | Path, store: Store, batch_size: int = 500,
         for rows in _batches(d, "canonical_entities", batch_size):
             with store.session.begin() as s:
                 s.execute(delete(EntityRow).where(EntityRow.id.in_([r["id"] for r in rows])))
-                s.execute(insert(EntityRow), [dict(id=r["id"], name=r["name"], label=r["label"],
+                s.execute(insert(EntityRow), _safe(pg, [dict(id=r["id"], name=r["name"], label=r["label"],
                                                    aliases=list(r.get("aliases") or []),
-                                                   evidence=list(r.get("evidence") or [])) for r in rows])
+                                                   evidence=list(r.get("evidence") or [])) for r in rows]))
             counts["entities"] += len(rows)
 
         for rows in _batches(d, "stories", batch_size):
@@ -163,15 +167,15 @@ def load(directory: str | Path, store: Store, batch_size: int = 500,
         for rows in _batches(d, "quote_groups", batch_size):
             with store.session.begin() as s:
                 s.execute(delete(QuoteGroupRow).where(QuoteGroupRow.id.in_([r["id"] for r in rows])))
-                s.execute(insert(QuoteGroupRow), [dict(id=r["id"], story_id=r.get("story_id"), canonical=r["canonical"],
+                s.execute(insert(QuoteGroupRow), _safe(pg, [dict(id=r["id"], story_id=r.get("story_id"), canonical=r["canonical"],
                                                        speaker=r.get("speaker"), data=json.loads(r["data"]))
-                                                  for r in rows])
+                                                  for r in rows]))
             counts["quote_groups"] += len(rows)
 
         for rows in _batches(d, "errors", batch_size):
             with store.session.begin() as s:
-                s.execute(insert(ItemErrorRow), [dict(run_id=report.run_id, source=r["source"], stage=r["stage"],
-                                                      reason=r["reason"], created_at=utcnow()) for r in rows])
+                s.execute(insert(ItemErrorRow), _safe(pg, [dict(run_id=report.run_id, source=r["source"], stage=r["stage"],
+                                                      reason=r["reason"], created_at=utcnow()) for r in rows]))
             counts["errors"] += len(rows)
         # the streaming assigner's state no longer matches the store: the next ingest replays it
         store.put_state("story_assigner:n", b"-1")
@@ -183,6 +187,10 @@ def load(directory: str | Path, store: Store, batch_size: int = 500,
                                                "duplicate": counts.get("duplicates", 0),
                                                "rejected": counts.get("errors", 0)}, status)
     return report
+
+
+def _safe(pg: bool, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list(pg_safe(rows)) if pg else rows
 
 
 def _source(s: Any, loc: str) -> int:
