@@ -97,12 +97,8 @@ def require_write(request: Request) -> None:
                                  "bound to loopback")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class LimitBodyMiddleware:
-    """Refuse request bodies above ``limit`` bytes with 413: by Content-Length up front, and while streaming."""
+    """Refuse request bodies above ``limit`` bytes with 413: by Content-Length up front, and while reading."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -122,29 +118,35 @@ class LimitBodyMiddleware:
                 if n > self.limit:
                     await self._reply(send, 413, f"request body of {n} bytes is above the limit of {self.limit}")
                     return
+        if scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        # read the body up to the limit before the app sees it, then replay it: a body without Content-Length
+        # (chunked) that grows past the limit is refused without buffering more than `limit` bytes
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        while True:
             msg = await receive()
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge()
-            return msg
-
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
+            if msg["type"] == "http.disconnect":
+                return
+            if msg["type"] != "http.request":
+                continue
+            body = msg.get("body", b"")
+            seen += len(body)
+            if seen > self.limit:
                 await self._reply(send, 413, f"request body is above the limit of {self.limit} bytes")
+                return
+            chunks.append(body)
+            if not msg.get("more_body", False):
+                break
+        replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+        async def replay_receive() -> Message:
+            if replay:
+                return replay.pop()
+            return await receive()
+
+        await self.app(scope, replay_receive, send)
 
     @staticmethod
     async def _reply(send: Send, status: int, detail: str) -> None:

@@ -232,6 +232,23 @@ def _validate_item(obj: Any, where: str) -> tuple[dict[str, Any] | str | None, s
     return {k: v for k, v in obj.items()}, None
 
 
+def _refuse_private_urls(items: list[Any], results: list[ItemResult | None], settings: Any) -> list[Any]:
+    """URLs are checked before anything is fetched (the URL reader checks again, and on every redirect)."""
+    from storylens.ingest.url import check_url
+
+    kept: list[Any] = []
+    slots = [i for i, r in enumerate(results) if r is None]
+    for slot, item in zip(slots, items, strict=True):
+        if isinstance(item, str):
+            try:
+                check_url(item, settings.ingest)
+            except Exception as e:  # noqa: BLE001 - InputError: the reader's own message
+                results[slot] = ItemResult(source=item, status="rejected", stage="read", reason=str(e))
+                continue
+        kept.append(item)
+    return kept
+
+
 def _parse_body(body: bytes, content_type: str) -> list[tuple[str, Any]]:
     """(where, item) pairs from a JSON or JSONL body; a malformed line is an item that fails validation."""
     try:
@@ -297,6 +314,7 @@ async def post_articles(request: Request) -> JSONResponse:
             items.append(item)
             results.append(None)
     st = state_of(request)
+    items = await run_in_threadpool(_refuse_private_urls, items, results, st.settings)
     ingested: list[ItemResult] = []
     if items:
         def run() -> list[ItemResult]:

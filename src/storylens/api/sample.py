@@ -34,6 +34,7 @@ OUTLETS = ["TASS", "Sputnik", "RBC", "Reuters", "AP", "BBC", "Interfax", "Kyiv P
 SPEAKER = Entity(id="ent-stoltenberg", name="Jens Stoltenberg", label="PERSON",
                  aliases=["Stoltenberg", "the NATO chief", "the alliance secretary general"],
                  evidence=["'the NATO chief' appears as the speaker title of Jens Stoltenberg"])
+TREATY_QUOTE = "The New START agreement is a cornerstone of strategic stability and we welcome its extension"
 WORDS = ["alliance", "summit", "dialogue", "weakness", "treaty", "missile", "defence", "Geneva", "Brussels", "meeting", "leaders", "consultations", "sanctions", "talks", "ministers", "security", "arms", "control", "border", "pipeline", "election", "budget", "council", "harbour"]
 
 
@@ -119,7 +120,8 @@ def build(store: Store, n_articles: int = 30, per_story: int = 10, seed: int = 1
         for k in range(min(per_story, n_articles - s_i)):
             i = first_index + s_i + k
             outlet = OUTLETS[(i + k) % len(OUTLETS)]
-            arts.append(make_article(i, sid, outlet, day0 + dt.timedelta(days=k % 4), rng))
+            quote = TREATY_QUOTE if first_index + s_i == 0 else None
+            arts.append(make_article(i, sid, outlet, day0 + dt.timedelta(days=k % 4), rng, quote=quote))
         st = Story(id=sid, title=f"Story {sid}: NATO leaders meet in {rng.choice(['Geneva', 'Brussels', 'Vilnius'])}",
                    articles=[a.id for a in arts], first_seen=min(a.published.value for a in arts if a.published.value),
                    last_seen=max(a.published.value for a in arts if a.published.value),

@@ -29,6 +29,7 @@ MARK_START = "\ue000"
 MARK_END = "\ue001"
 QUOTE_SPAN = 1 << 20
 MAX_TOKENS = 16
+QUOTE_COLS = "q.id, q.article_id, q.text, coalesce(q.speaker_name, q.speaker_text), a.outlet, a.published, a.story_id"
 _TOKEN = re.compile(r"[^\W_]+\*?", re.UNICODE)
 
 
@@ -149,11 +150,10 @@ def search_quotes(store: Store, query: str, limit: int = 20, offset: int = 0) ->
     if not toks:
         return []
     params: dict[str, Any] = {"limit": limit, "offset": offset, "m1": MARK_START, "m2": MARK_END}
-    cols = "q.id, q.article_id, q.text, coalesce(q.speaker_name, q.speaker_text), a.outlet, a.published, a.story_id"
     if store.dialect == "sqlite" and has_index(store):
         params["q"] = fts5_query(toks)
         sql = text(
-            f"SELECT {cols}, snippet(quotes_fts, 2, :m1, :m2, '…', 32) AS snip, bm25(quotes_fts) AS score "
+            "SELECT " + QUOTE_COLS + ", snippet(quotes_fts, 2, :m1, :m2, '…', 32) AS snip, bm25(quotes_fts) AS score "
             "FROM quotes_fts JOIN quotes q ON q.id = quotes_fts.quote_id JOIN articles a ON a.id = q.article_id "
             "WHERE quotes_fts MATCH :q ORDER BY score, a.published, a.seq, q.start LIMIT :limit OFFSET :offset")
         with store.engine.connect() as conn:
@@ -163,7 +163,7 @@ def search_quotes(store: Store, query: str, limit: int = 20, offset: int = 0) ->
         params["q"] = pg_tsquery(toks)
         params["opts"] = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
         sql = text(
-            f"SELECT {cols}, ts_headline('simple'::regconfig, q.text, query, :opts) AS snip, "
+            "SELECT " + QUOTE_COLS + ", ts_headline('simple'::regconfig, q.text, query, :opts) AS snip, "
             "ts_rank(q.search_tsv, query) AS score "
             "FROM quotes q JOIN articles a ON a.id = q.article_id, to_tsquery('simple'::regconfig, :q) query "
             "WHERE q.search_tsv @@ query ORDER BY score DESC, a.published, a.seq, q.start LIMIT :limit OFFSET :offset")
