@@ -18,6 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from storylens.clean.rules import offices
@@ -106,8 +107,6 @@ def _dateparser_settings(base: dt.date | None, prefer: str | None) -> dict[str, 
 def parse_expression(f: Found, base: dt.date | None, languages: list[str] | None = None) -> dt.date | None:
     """The absolute date of one expression, anchored on ``base`` (dateparser); None when it needs a base and
     has none."""
-    import dateparser
-
     if f.kind in ("weekday", "relative", "daymonth") and base is None:
         return None
     phrase = re.sub(r"^(?:on|earlier|later|late|early|this|в|во)\s+", "", f.text, flags=re.I)
@@ -117,15 +116,14 @@ def parse_expression(f: Found, base: dt.date | None, languages: list[str] | None
         prefer = "future" if f.future else ("past" if f.future is False else "current_period")
     if re.match(r"^(?:next|в следующ)", f.text, re.I):
         prefer = "future"
-    langs = languages or ["en", "ru"]
+    langs = tuple(languages or ["en", "ru"])
     if f.kind == "weekday" and base is not None and not re.match(r"(?i)(?:last|next|в прошл|в следующ)", f.text):
         wd = _weekday_of(f)
         if wd == base.weekday():  # "said on Monday" in a Monday report is that day
             return base
-    d = dateparser.parse(phrase, languages=langs, settings=_dateparser_settings(base, prefer))
-    if d is None:
+    value = _dateparser_date(phrase, langs, base, prefer)
+    if value is None:
         return None
-    value = d.date()
     if f.kind == "daymonth" and base is not None and prefer == "current_period":
         # no tense cue: the nearest such day to the base date
         cands = [_replace_year(value, base.year + k) for k in (-1, 0, 1)]
@@ -133,6 +131,14 @@ def parse_expression(f: Found, base: dt.date | None, languages: list[str] | None
     if f.kind == "monthyear":
         value = value.replace(day=1)
     return value
+
+
+@lru_cache(maxsize=8192)
+def _dateparser_date(phrase: str, langs: tuple[str, ...], base: dt.date | None, prefer: str) -> dt.date | None:
+    import dateparser
+
+    d = dateparser.parse(phrase, languages=list(langs), settings=_dateparser_settings(base, prefer))
+    return d.date() if d is not None else None
 
 
 def _replace_year(d: dt.date, year: int) -> dt.date | None:

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 from storylens.clean.language import script_of
 from storylens.clean.outlet import known_outlet
@@ -34,9 +35,9 @@ STRIP_TAIL = " .:!|•·>›»"
 
 
 def normalise_text(text: str) -> str:
-    """Line ends to ``\\n``, no-break and other spaces to one plain space, invisible characters out, each line
+    """Unicode NFC, line ends to ``\\n``, no-break and other spaces to one plain space, invisible characters out, each line
     stripped.  Quote characters are kept as shown."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = INVISIBLE.sub("", text)
     return "\n".join(SPACES.sub(" ", ln).strip() for ln in text.split("\n"))
 
@@ -173,13 +174,18 @@ def classify_line(line: str, doc_script: str | None, outlet: str | None,
     return None
 
 
+@cache
+def _word_rules() -> list[tuple[str, re.Pattern[str]]]:
+    return [(name, re.compile(rf"(?<!\w)(?:{rx.pattern})(?!\w) ?", re.IGNORECASE))
+            for name, rx in furniture_rules().word_rules]
+
+
 def _remove_stray_words(line: str, doc_script: str | None) -> tuple[str, list[RemovedLine]]:
     """Menu words of another script inside a paragraph ("... Russia being... Еще responsible ...")."""
     if not doc_script or n_words(line) < 8:
         return line, []
     removed: list[RemovedLine] = []
-    for name, rx in furniture_rules().word_rules:
-        word_rx = re.compile(rf"(?<!\w)(?:{rx.pattern})(?!\w) ?", re.IGNORECASE)
+    for name, word_rx in _word_rules():
         out: list[str] = []
         pos = 0
         for m in word_rx.finditer(line):

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from storylens.clean.dateline import find_dateline
 from storylens.clean.dates import infer_published, parse_metadata_date, resolve_mentions
 from storylens.clean.furniture import FurnitureModel, clean_text, normalise_text
-from storylens.clean.language import detect_language
+from storylens.clean.language import detect_language, script_of
 from storylens.clean.outlet import known_outlet, normalise_outlet, outlet_from_url, split_title_suffix
 from storylens.model import Article, Paragraph, RawDocument
 from storylens.settings import Settings
 
+PARAGRAPH_MIN_CHARS = 40
 EXTRACTED_KEY = "_extracted"  # raw.meta cache of the HTML extraction, shared by FurnitureModel.observe
 QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'",
                         "–": "-", "—": "-", "…": "..."})
@@ -124,10 +125,13 @@ def prepare(raw: RawDocument, settings: Settings, furniture: FurnitureModel | No
     default = settings.clean.default_language
     paragraphs: list[Paragraph] = []
     pos = 0
+    language = raw.language or detect_language(text[:3000], default) or default
     for ptext in paragraphs_text:
-        paragraphs.append(Paragraph(pos, pos + len(ptext), detect_language(ptext, None)))
+        # short paragraphs (list items, bylines) take the article's language unless their script differs
+        plang = detect_language(ptext[:400], None) if len(ptext) >= PARAGRAPH_MIN_CHARS or \
+            script_of(ptext) != script_of(text[:3000]) else language
+        paragraphs.append(Paragraph(pos, pos + len(ptext), plang))
         pos += len(ptext) + 2
-    language = raw.language or detect_language(text, default) or default
     for p in paragraphs:
         if p.language is None:
             p.language = language
