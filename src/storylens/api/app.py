@@ -209,6 +209,10 @@ def create_app(settings: Settings | None = None, corpus: Corpus | None = None) -
             return pages.error_page(request, 422, detail)
         return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response((WEB / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
+
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def docs(request: Request) -> Response:
         return pages.api_docs_page(request, app.openapi())

@@ -145,7 +145,7 @@ def timeline_chart(events: Sequence[tuple[dt.date, str, int, str | None]], width
         y = height - 36 - k * 18
         pts.append(TimelinePoint(x=round(x, 1), y=max(y, 10), r=min(4 + 2 * weight, 12), date=d.isoformat(),
                                  label=label, href=href, count=weight))
-    ticks: list[tuple[float, str]] = [(float(pad), dt.date.fromordinal(lo).isoformat())]
+    ticks: list[tuple[float, str]] = [(float(pad) if hi > lo else width / 2, dt.date.fromordinal(lo).isoformat())]
     if hi > lo:
         ticks.append((float(width - pad), dt.date.fromordinal(hi).isoformat()))
     return TimelineChart(width=width, height=height, points=pts, ticks=ticks)

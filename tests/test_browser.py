@@ -1,0 +1,233 @@
+"""The web app in real headless Chromium (Debian's ``chromium`` driven by Playwright; never ``playwright install``).
+
+uvicorn serves the app from a thread on a free loopback port.  Screenshots go to ``test-artifacts/`` (gitignored);
+a few are copied under ``docs/`` by hand.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storylens.api import sample
+from storylens.api.app import create_app
+from storylens.settings import Settings
+from storylens.store import Store
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("STORYLENS_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    def __init__(self, db_url: str) -> None:
+        import uvicorn
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        s = Settings(db_url=db_url)
+        s.api.port = self.port
+        self.server = uvicorn.Server(uvicorn.Config(create_app(s), host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _page(browser: Any, phone: bool = False) -> Any:
+    if phone:
+        ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)
+    else:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.errors, page.dialogs = errors, dialogs
+    return page
+
+
+def _shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+# ---- a synthetic store (no NLP models needed) ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'b.db'}"
+    st = Store(url)
+    sample.build(st, n_articles=20, per_story=10)
+    evil = sample.make_article(999, "s00000", "Evil Daily", sample.dt.date(2021, 6, 2), __import__("random").Random(3),
+                               extra=EVIL)
+    evil.title = "<script>alert('title')</script> Harbour"
+    st.save_article(evil, run_id=None, story_id=None)
+    st.close()
+    with Served(url) as s:
+        yield s
+
+
+def test_story_page_quote_and_search_in_chromium(browser: Any, synthetic: Served) -> None:
+    page = _page(browser)
+    page.goto(synthetic.url + "/")
+    page.get_by_role("link", name=re.compile("Story s00000")).click()
+    page.wait_for_selector("#summary")
+    assert page.locator(".summary-sentence").count() >= 1
+    assert page.locator(".summary-sentence .cite").count() >= 1
+    assert page.locator(".variant").count() == 10
+    assert page.locator("del.d-del").count() >= 1 and page.locator("ins.d-ins").count() >= 1
+    # the diff colours really apply (the stylesheet is served locally and allowed by the CSP)
+    assert page.eval_on_selector("ins.d-ins", "e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert page.locator("table.heatmap td.cov-yes").count() >= 1
+    assert page.locator("svg.timeline-svg circle").count() >= 1
+    _shot(page, "web-story")
+    page.locator(".qcanon a").first.click()
+    page.wait_for_selector("table.spread")
+    assert "/quotes/" in page.url
+    assert page.locator("table.spread tr.variant").count() == 10
+    assert page.locator(".first-badge").count() == 1
+    _shot(page, "web-quote")
+    page.fill("#top-q", "START")
+    page.press("#top-q", "Enter")
+    page.wait_for_selector("#quote-results")
+    hits = page.locator("#quote-results .hit")
+    assert hits.count() >= 1 and "START" in hits.first.inner_text()
+    assert page.locator("#quote-results mark").first.inner_text() == "START"
+    _shot(page, "web-search")
+    assert page.errors == [] and page.dialogs == []
+
+
+EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)> The end."
+
+
+def test_script_in_an_article_is_shown_as_text(browser: Any, synthetic: Served) -> None:
+    page = _page(browser)
+    page.goto(synthetic.url + "/articles/art-000999")
+    body = page.locator(".body").inner_text()
+    assert "<script>alert('x')</script>" in body and "<img src=x onerror=alert(1)>" in body
+    assert page.locator("h1").inner_text() == "<script>alert('title')</script> Harbour"
+    assert page.locator(".body script, .body img").count() == 0
+    page.wait_for_timeout(200)
+    assert page.dialogs == []
+
+
+def test_keyboard_and_phone_layout(browser: Any, synthetic: Served) -> None:
+    page = _page(browser, phone=True)
+    page.goto(synthetic.url + "/stories/s00000")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main" or "#main" in page.url
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "top-q"
+    _shot(page, "web-story-phone")
+    assert page.errors == []
+
+
+# ---- the seeds through the whole pipeline ---------------------------------------------------------------------------
+def _pipeline_ready() -> bool:
+    try:
+        return (hasattr(importlib.import_module("storylens.nlp"), "analyze")
+                and hasattr(importlib.import_module("storylens.stories"), "StoryAssigner")
+                and hasattr(importlib.import_module("storylens.compare"), "compare_story")
+                and importlib.util.find_spec("storylens.embed") is not None)
+    except ImportError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[tuple[Served, Any]]:
+    if not _pipeline_ready():
+        pytest.skip("the analysis stages (nlp, embed, stories, compare) have not landed")
+    from storylens.corpus import Corpus
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('seeded') / 'seeds.db'}"
+    c = Corpus(url)
+    report = c.ingest([str(seeds_dir)])
+    assert report.count("new") + report.count("duplicate") == 5, report.results
+    with Served(url) as s:
+        yield s, c
+    c.close()
+
+
+def test_seeds_in_chromium(browser: Any, seeded: tuple[Served, Any]) -> None:
+    served, corpus = seeded
+    # the 2021 story: the one that holds the TASS report of 8 June 2021
+    tass = next(a for a in corpus.articles() if a.outlet == "TASS")
+    story_id = corpus.store.story_of([tass.id])[tass.id]
+    page = _page(browser)
+    page.goto(f"{served.url}/")
+    assert page.locator(".card").count() >= 1
+    _shot(page, "web-seeds-stories")
+    page.goto(f"{served.url}/stories/{story_id}")
+    page.wait_for_selector("#summary")
+    assert page.locator(".summary-sentence").count() >= 1
+    assert page.locator(".summary-sentence .cite").count() >= 1
+    assert page.locator(".variant").count() >= 2
+    assert page.locator("table.heatmap td").count() >= 2
+    _shot(page, "web-seeds-story")
+    page.locator(".qcanon a").first.click()
+    page.wait_for_selector("table.spread")
+    assert page.locator("table.spread tr.variant").count() >= 1
+    _shot(page, "web-seeds-quote")
+    page.goto(f"{served.url}/search?q=START")
+    page.wait_for_selector("#quote-results")
+    texts = page.locator("#quote-results .hit").all_inner_texts()
+    assert any("START" in t for t in texts), texts
+    _shot(page, "web-seeds-search")
+    assert page.errors == [] and page.dialogs == []
+
+
+def teardown_module() -> None:
+    # keep the artefacts; drop an empty directory
+    if ARTIFACTS.exists() and not any(ARTIFACTS.iterdir()):
+        shutil.rmtree(ARTIFACTS)
