@@ -824,8 +824,10 @@ def quote_groups(resolved: RDD[tuple[Ordinal, Article]], bc_story: Any, settings
 
         sid, arts = kv
         articles = sorted(arts, key=_sort_key)
-        for g in group_quotes(articles, settings.compare) if _takes_settings(group_quotes) else group_quotes(
-                articles):
+        if not any(a.quotes for a in articles):
+            return
+        embedder = components(settings).embedder
+        for g in group_quotes(articles, getattr(embedder, "encode", None), story_id=sid):
             g.story_id = sid
             data = to_jsonable(g)
             yield {"id": g.id, "story_id": sid, "canonical": g.canonical, "speaker": g.speaker,
@@ -836,15 +838,6 @@ def quote_groups(resolved: RDD[tuple[Ordinal, Article]], bc_story: Any, settings
 
     return (resolved.map(lambda p: (bc_story.value.get(p[1].id), p[1])).filter(lambda kv: kv[0] is not None)
             .groupByKey(partitions).flatMap(per_story))
-
-
-def _takes_settings(fn: Callable[..., Any]) -> bool:
-    import inspect
-
-    try:
-        return len(inspect.signature(fn).parameters) >= 2
-    except (TypeError, ValueError):
-        return False
 
 
 def clear(out: str) -> None:
