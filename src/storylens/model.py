@@ -190,7 +190,7 @@ class Narrative:
 
 MutationKind = Literal[
     "identical", "cut", "extended", "words_changed", "words_inserted", "name_changed", "tense_changed",
-    "translated", "paraphrased",
+    "translated", "paraphrased", "speaker_changed",
 ]
 
 
@@ -213,6 +213,7 @@ class QuoteVariant:
     mutations: list[MutationKind] = field(default_factory=list)
     diff: list[DiffOp] = field(default_factory=list)
     similarity: float = 1.0
+    details: list[str] = field(default_factory=list)  # compare: each change in words ("name: START III → ...")
 
 
 @dataclass(slots=True)
@@ -225,6 +226,8 @@ class QuoteGroup:
     first_article: str | None = None
     first_published: dt.date | None = None
     story_id: str | None = None
+    canonical_article: str | None = None  # compare: the article and quote whose text is canonical
+    canonical_quote: str | None = None
 
 
 @dataclass(slots=True)
@@ -259,6 +262,7 @@ class Coverage:
     exclusive: dict[str, list[str]]  # outlet -> fact ids only it reports
     omitted: dict[str, list[str]]  # outlet -> widely reported fact ids it leaves out
     conflicts: list[Conflict] = field(default_factory=list)
+    counts: list[list[int]] = field(default_factory=list)  # compare: outlets x facts, articles carrying the fact
 
 
 @dataclass(slots=True)
@@ -270,6 +274,7 @@ class FramingSignal:
     sentence: str | None = None
     start: int | None = None
     end: int | None = None
+    speaker: str | None = None  # compare: the speaker an attribution verb is used for
 
 
 @dataclass(slots=True)
@@ -286,6 +291,8 @@ class TimelineEvent:
     articles: list[str]
     quotes: list[str] = field(default_factory=list)
     evidence: str | None = None
+    kind: str = "event"  # compare: "published" (articles appear) or "event" (a date resolved from the text)
+    story_id: str | None = None  # compare: set on narrative timelines
 
 
 @dataclass(slots=True)
@@ -296,6 +303,34 @@ class StoryComparison:
     framing: list[FramingSignal]
     summary: list[SummarySentence]
     timeline: list[TimelineEvent]
+    # compare (additive): title, article ids in citation order ([1] is articles[0]), optional abstractive summary
+    title: str | None = None
+    articles: list[str] = field(default_factory=list)
+    abstract: list[SummarySentence] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StorySummary:
+    """One story of a narrative: its dates and cited summary."""
+
+    story_id: str
+    title: str
+    first_seen: dt.date | None
+    last_seen: dt.date | None
+    summary: list[SummarySentence]
+    articles: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NarrativeComparison:
+    """A narrative across stories: per-story summaries in time order, one timeline, quotes recurring across stories."""
+
+    narrative_id: str
+    title: str
+    stories: list[StorySummary]
+    timeline: list[TimelineEvent]
+    quote_groups: list[QuoteGroup] = field(default_factory=list)
+    articles: list[str] = field(default_factory=list)  # citation order over the whole narrative
 
 
 # ---- serialisation ------------------------------------------------------------------------------------

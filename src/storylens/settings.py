@@ -53,6 +53,9 @@ class CompareSettings:
     llm_model: str | None = None
     llm_api_key: str | None = None
     summary_sentences: int = 6
+    llm_timeout_s: float = 30.0  # compare: abstractive summary request timeout
+    widely_reported: float = 0.5  # compare: a fact carried by this share of outlets (and >= 2) is "widely reported"
+    exclusive_min_words: int = 6  # compare: shorter single-outlet sentences are not listed as exclusive facts
 
 
 @dataclass(slots=True)

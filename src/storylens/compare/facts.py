@@ -1,0 +1,259 @@
+"""Fact alignment and coverage: which outlet reported which fact, what one outlet alone carries or leaves out.
+
+The sentences of a story's articles are aligned into facts (clusters of sentences saying the same thing): within
+one language by TF-IDF cosine over word stems, across languages by multilingual sentence embeddings.  A sentence
+joins the fact whose members it is closest to on average, if that is close enough; otherwise it starts a fact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from storylens.compare._text import CachedEmbed, content_stems, outlet_label, script, sentences
+from storylens.model import Article, Conflict, Coverage, Fact, FactMention
+
+LEX_SAME = 0.38  # average TF-IDF cosine to a fact's sentences, same language
+EMB_CROSS = 0.70  # average embedding cosine, across languages
+EMB_SAME = 0.82  # embedding cosine that links sentences of one language even with few shared words
+MIN_WORDS = 4
+
+
+@dataclass(slots=True)
+class Sent:
+    article: Article
+    outlet: str
+    text: str
+    start: int
+    end: int
+    lang: str
+    order: int  # position of the sentence in its article
+    art_order: int
+
+
+@dataclass(slots=True)
+class Alignment:
+    sents: list[Sent]
+    sim: np.ndarray  # sentence x sentence similarity used for alignment
+    facts: list[list[int]]  # sentence indices of each fact, facts in id order
+    fact_ids: list[str]
+
+
+def collect_sentences(articles: Sequence[Article]) -> list[Sent]:
+    out: list[Sent] = []
+    for ai, a in enumerate(articles):
+        for k, s in enumerate(sentences(a)):
+            if len(content_stems(s.text)) < MIN_WORDS - 1 or len(s.text.split()) < MIN_WORDS:
+                continue
+            out.append(Sent(a, outlet_label(a), s.text, s.start, s.end, script(s.text), k, ai))
+    return out
+
+
+def tfidf(texts: Sequence[str]) -> np.ndarray:
+    docs = [Counter(content_stems(t)) for t in texts]
+    df: Counter[str] = Counter()
+    for d in docs:
+        df.update(d.keys())
+    vocab = {w: i for i, w in enumerate(df)}
+    n = len(docs)
+    m = np.zeros((n, max(1, len(vocab))), dtype=np.float32)
+    for r, d in enumerate(docs):
+        for w, c in d.items():
+            m[r, vocab[w]] = (1 + math.log(c)) * (math.log((1 + n) / (1 + df[w])) + 1)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    return np.asarray(m / norms, dtype=np.float32)
+
+
+def similarity(sents: list[Sent], embed: CachedEmbed | None) -> np.ndarray:
+    """Sentence similarity on one scale (1 = same fact): lexical within a language, embeddings across."""
+    lex = tfidf([s.text for s in sents])
+    sim = lex @ lex.T
+    langs = np.array([s.lang for s in sents])
+    if len(set(langs.tolist())) > 1 and embed is not None:
+        e = embed([s.text for s in sents])
+        es = e @ e.T
+        cross = langs[:, None] != langs[None, :]
+        # map the embedding scale onto the lexical one: EMB_CROSS ~ LEX_SAME
+        scaled = LEX_SAME + (es - EMB_CROSS) * (1 - LEX_SAME) / (1 - EMB_CROSS)
+        sim = np.where(cross, scaled, np.maximum(sim, np.where(es >= EMB_SAME, scaled, 0)))
+    return np.asarray(sim, dtype=np.float32)
+
+
+def align(articles: Sequence[Article], embed: CachedEmbed | None, *, prefix: str = "f") -> Alignment:
+    sents = collect_sentences(articles)
+    if not sents:
+        return Alignment([], np.zeros((0, 0), dtype=np.float32), [], [])
+    sim = similarity(sents, embed)
+    order = sorted(range(len(sents)), key=lambda i: (sents[i].article.published.value or dt.date.max,
+                                                     sents[i].art_order, sents[i].order))
+    facts: list[list[int]] = []
+    articles_in: list[set[str]] = []
+    for i in order:
+        best, best_score = -1, 0.0
+        row = sim[i]
+        for f, members in enumerate(facts):
+            if sents[i].article.id in articles_in[f]:
+                continue  # one sentence per article and fact keeps facts from chaining
+            score = float(row[members].mean())
+            if score > best_score:
+                best, best_score = f, score
+        if best >= 0 and best_score >= LEX_SAME:
+            facts[best].append(i)
+            articles_in[best].add(sents[i].article.id)
+        else:
+            facts.append([i])
+            articles_in.append({sents[i].article.id})
+    return Alignment(sents, sim, facts, [f"{prefix}{n + 1}" for n in range(len(facts))])
+
+
+def _representative(al: Alignment, members: list[int]) -> int:
+    langs = Counter(al.sents[i].lang for i in members)
+    main = langs.most_common(1)[0][0]
+    pool = [i for i in members if al.sents[i].lang == main]
+    if len(pool) == 1:
+        return pool[0]
+    return max(pool, key=lambda i: (float(al.sim[i, pool].mean()), -al.sents[i].art_order, -al.sents[i].order))
+
+
+def build_facts(al: Alignment) -> list[Fact]:
+    facts: list[Fact] = []
+    for fid, members in zip(al.fact_ids, al.facts, strict=True):
+        rep = _representative(al, members)
+        mentions = [FactMention(al.sents[i].article.id, al.sents[i].article.outlet, al.sents[i].text,
+                                al.sents[i].start, al.sents[i].end) for i in members]
+        outlets = list(dict.fromkeys(al.sents[i].outlet for i in members))
+        facts.append(Fact(fid, al.sents[rep].text, mentions, outlets))
+    return facts
+
+
+# ---- conflicts ---------------------------------------------------------------------------------------------
+
+_NUM_RE = re.compile(
+    r"(?<![\w.,])[€$£]?\s?(\d{1,3}(?:[ \u00a0,]\d{3})+|\d+(?:[.,]\d+)?)\s?(billion|bn|million|mln|m|thousand|"
+    r"per ?cent|percent|%|млрд|млн|тыс\.?|процент\w*)?(?![\w])",
+    re.IGNORECASE)
+_SCALE = {"billion": 1e9, "bn": 1e9, "млрд": 1e9, "million": 1e6, "mln": 1e6, "m": 1e6, "млн": 1e6,
+          "thousand": 1e3, "тыс": 1e3, "тыс.": 1e3}
+_YEAR = re.compile(r"^(19|20)\d\d$")
+
+
+def numbers(text: str) -> list[tuple[float, str, str]]:
+    """(value, unit kind, as written) of the numbers in a sentence; years are left to the date check."""
+    out = []
+    for m in _NUM_RE.finditer(text):
+        raw, unit = m.group(1), (m.group(2) or "").lower()
+        if _YEAR.match(raw) and not unit:
+            continue
+        if re.fullmatch(r"\d{1,3}(?:[ \u00a0,]\d{3})+", raw):
+            value = float(re.sub(r"[ \u00a0,]", "", raw))
+        else:
+            value = float(raw.replace(",", "."))
+        kind = "pct" if unit.startswith(("per", "%", "проц")) else "count"
+        value *= _SCALE.get(unit, 1.0)
+        out.append((value, kind, m.group(0).strip()))
+    return out
+
+
+def conflicts(al: Alignment, facts: list[Fact]) -> list[Conflict]:
+    found: list[Conflict] = []
+    for fact, members in zip(facts, al.facts, strict=True):
+        if len(fact.outlets) < 2:
+            continue
+        by_outlet: dict[str, list[tuple[float, str, str]]] = defaultdict(list)
+        dates: dict[str, set[dt.date]] = defaultdict(set)
+        people: dict[str, set[str]] = defaultdict(set)
+        for i in members:
+            s = al.sents[i]
+            by_outlet[s.outlet].extend(numbers(s.text))
+            for d in s.article.date_mentions:
+                if d.value and s.start <= d.start < s.end:
+                    dates[s.outlet].add(d.value)
+            for e in s.article.entities:
+                if e.label == "PERSON" and s.start <= e.start < s.end:
+                    people[s.outlet].add(e.name or e.text)
+        # numbers: the same kind and magnitude, different values
+        values: dict[str, list[str]] = {}
+        outlets = list(by_outlet)
+        for a in outlets:
+            for b in outlets:
+                if a >= b:
+                    continue
+                va = {v for v, _, _ in by_outlet[a]}
+                vb = {v for v, _, _ in by_outlet[b]}
+                for x, kx, rx in by_outlet[a]:
+                    if x in vb:
+                        continue
+                    for y, ky, ry in by_outlet[b]:
+                        if y in va or kx != ky or x == y:
+                            continue
+                        if 0.5 <= x / y <= 2 and max(x, y) >= 10 and not (float(x).is_integer() and x < 10):
+                            values.setdefault(a, []).append(rx)
+                            values.setdefault(b, []).append(ry)
+        if values:
+            # the outlets agreeing with the majority value are listed too, so the reader sees both sides
+            found.append(Conflict(fact.id, "number", {k: sorted(set(v)) for k, v in values.items()}))
+        single = {o: next(iter(d)) for o, d in dates.items() if len(d) == 1}
+        if len(set(single.values())) > 1:
+            found.append(Conflict(fact.id, "date", {o: [d.isoformat()] for o, d in single.items()}))
+        names = [(o, n) for o, ns in people.items() for n in ns]
+        clash: dict[str, list[str]] = {}
+        for o1, n1 in names:
+            for o2, n2 in names:
+                if o1 < o2 and n1 != n2 and fuzz.ratio(n1, n2) >= 80:
+                    clash.setdefault(o1, []).append(n1)
+                    clash.setdefault(o2, []).append(n2)
+        if clash:
+            found.append(Conflict(fact.id, "name", {k: sorted(set(v)) for k, v in clash.items()}))
+    return found
+
+
+def coverage(articles: Sequence[Article], al: Alignment, facts: list[Fact], *, exclusive_min_words: int = 6,
+             widely: float = 0.5) -> Coverage:
+    """Coverage matrix outlet × fact, exclusive and omitted facts per outlet, conflicts."""
+    outlets = list(dict.fromkeys(outlet_label(a) for a in sorted(
+        articles, key=lambda a: (a.published.value or dt.date.max, a.id))))
+    oi = {o: k for k, o in enumerate(outlets)}
+    matrix = [[0] * len(facts) for _ in outlets]
+    counts = [[0] * len(facts) for _ in outlets]
+    for f, fact in enumerate(facts):
+        seen: set[tuple[str, str]] = set()
+        for m in fact.mentions:
+            a_label = next(s.outlet for s in al.sents if s.article.id == m.article_id)
+            matrix[oi[a_label]][f] = 1
+            if (a_label, m.article_id) not in seen:
+                counts[oi[a_label]][f] += 1
+                seen.add((a_label, m.article_id))
+    exclusive: dict[str, list[str]] = {o: [] for o in outlets}
+    omitted: dict[str, list[str]] = {o: [] for o in outlets}
+    n = len(outlets)
+    need = max(2, math.ceil(widely * n))
+    for f, fact in enumerate(facts):
+        k = len(fact.outlets)
+        if k == 1 and n >= 2 and len(fact.text.split()) >= exclusive_min_words:
+            exclusive[fact.outlets[0]].append(fact.id)
+        if n >= 3 and k >= need and k < n:
+            for o in outlets:
+                if not matrix[oi[o]][f]:
+                    omitted[o].append(fact.id)
+    return Coverage(outlets=outlets, facts=facts, matrix=matrix, exclusive=exclusive, omitted=omitted,
+                    conflicts=conflicts(al, facts), counts=counts)
+
+
+def order_facts(al: Alignment) -> None:
+    """Most widely reported first, then by first appearance; ids follow that order (f1 is the widest)."""
+    def key(members: list[int]) -> tuple[int, int, dt.date, int, int]:
+        first = min(members, key=lambda i: (al.sents[i].art_order, al.sents[i].order))
+        return (-len({al.sents[i].outlet for i in members}), -len(members),
+                al.sents[first].article.published.value or dt.date.max, al.sents[first].art_order,
+                al.sents[first].order)
+    al.facts.sort(key=key)
+    prefix = al.fact_ids[0].rstrip("0123456789") if al.fact_ids else "f"
+    al.fact_ids = [f"{prefix}{n + 1}" for n in range(len(al.facts))]
