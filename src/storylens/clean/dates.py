@@ -62,17 +62,49 @@ class Found:
     future: bool | None  # tense cue of the sentence before the mention: True future, False past, None none
 
 
+NEEDLES = tuple(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december", "jan.", "feb.", "aug.", "sept.", "oct.", "nov.", "dec."]
+    + [w.lower() for w in WEEKDAYS_EN.split("|")] + ["yesterday", "today", "tomorrow", "tonight"]
+    + ["январ", "феврал", "март", "апрел", "мая", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр"]
+    + WEEKDAYS_RU.split("|") + ["вчера", "сегодня", "завтра"])
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Spans around each month / weekday / relative keyword (``str.find`` per keyword: a regex alternation over
+    the whole text is ~20x slower)."""
+    low = text.lower()
+    hits: list[int] = []
+    for needle in NEEDLES:
+        i = low.find(needle)
+        while i != -1:
+            hits.append(i)
+            i = low.find(needle, i + 1)
+    hits.sort()
+    windows: list[tuple[int, int]] = []
+    for k in hits:
+        s, e = max(0, k - 30), min(len(text), k + 45)
+        if windows and s <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], e)
+        else:
+            windows.append((s, e))
+    return windows
+
+
 def find_date_expressions(text: str) -> list[Found]:
-    """Date expressions in text, earliest first, without overlaps (longer kinds win)."""
+    """Date expressions in text, earliest first, without overlaps (longer kinds win).  The patterns run only
+    on windows around keywords."""
+    windows = _windows(text)
     taken: list[tuple[int, int]] = []
     out: list[Found] = []
-    for kind, rx in _PATTERNS:
-        for m in rx.finditer(text):
-            s, e = m.start(), m.end()
-            if any(s < te and ts < e for ts, te in taken):
-                continue
-            taken.append((s, e))
-            out.append(Found(kind, m.group(), s, e, _tense(text, s)))
+    for ws, we in windows:
+        for kind, rx in _PATTERNS:
+            for m in rx.finditer(text, ws, we):
+                s, e = m.start(), m.end()
+                if any(s < te and ts < e for ts, te in taken):
+                    continue
+                taken.append((s, e))
+                out.append(Found(kind, m.group(), s, e, _tense(text, s)))
     out.sort(key=lambda f: f.start)
     return out
 

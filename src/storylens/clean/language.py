@@ -13,11 +13,13 @@ MIN_CHARS = 12
 
 def script_of(text: str) -> str | None:
     """"cyrillic", "latin" or None (no letters of either) by majority of letters."""
-    c = len(CYRILLIC.findall(text))
-    lat = len(LATIN.findall(text))
-    if c == 0 and lat == 0:
-        return None
-    return "cyrillic" if c > lat else "latin"
+    has_c = CYRILLIC.search(text) is not None
+    has_l = LATIN.search(text) is not None
+    if not has_c:
+        return "latin" if has_l else None
+    if not has_l:
+        return "cyrillic"
+    return "cyrillic" if len(CYRILLIC.findall(text)) > len(LATIN.findall(text)) else "latin"
 
 
 @lru_cache(maxsize=4096)

@@ -18,8 +18,6 @@ from storylens.settings import Settings
 
 PARAGRAPH_MIN_CHARS = 40
 EXTRACTED_KEY = "_extracted"  # raw.meta cache of the HTML extraction, shared by FurnitureModel.observe
-QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'",
-                        "–": "-", "—": "-", "…": "..."})
 
 
 @dataclass(slots=True)
@@ -63,7 +61,7 @@ def outlet_key(raw: RawDocument, body: Body) -> str | None:
         return outlet_from_url(body.url)
     if body.sitename:
         return normalise_outlet(body.sitename)
-    lines = [ln for ln in normalise_text(body.text).split("\n") if ln][:6]
+    lines = [ln for ln in normalise_text(body.text[:3000]).split("\n") if ln][:6]
     if body.title:
         lines.insert(0, body.title)
     for ln in lines:
@@ -77,8 +75,8 @@ def outlet_key(raw: RawDocument, body: Body) -> str | None:
 
 
 def content_hash(text: str) -> str:
-    """SHA-256 of the text with case, quotes, dashes, spaces and punctuation normalised."""
-    s = unicodedata.normalize("NFKC", text).translate(QUOTES).casefold()
+    """SHA-256 of the words of the text (NFKC, case-folded): quotes, dashes, spaces and punctuation ignored."""
+    s = unicodedata.normalize("NFKC", text).casefold()
     s = " ".join(re.findall(r"\w+", s))
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
 
@@ -126,10 +124,11 @@ def prepare(raw: RawDocument, settings: Settings, furniture: FurnitureModel | No
     paragraphs: list[Paragraph] = []
     pos = 0
     language = raw.language or detect_language(text[:3000], default) or default
+    text_script = script_of(text[:3000])
     for ptext in paragraphs_text:
         # short paragraphs (list items, bylines) take the article's language unless their script differs
         plang = detect_language(ptext[:400], None) if len(ptext) >= PARAGRAPH_MIN_CHARS or \
-            script_of(ptext) != script_of(text[:3000]) else language
+            script_of(ptext) != text_script else language
         paragraphs.append(Paragraph(pos, pos + len(ptext), plang))
         pos += len(ptext) + 2
     for p in paragraphs:
