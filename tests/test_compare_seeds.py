@@ -1,0 +1,151 @@
+"""Compare stage on the five seed articles, through the real stages: read_inputs → prepare → analyze → compare.
+
+Asserts the quote groups of gold.json with their mutations, the coverage of Zakharova's reply (TASS only) and the
+China remarks (Sputnik only), the cited summary of the 2021 story and the self-contained reports.
+Depends on: storylens.ingest, storylens.clean.prepare, storylens.nlp.analyze (quotes with speakers, sentences).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storylens.compare import compare_story, group_quotes, render_report
+from storylens.model import Article, QuoteGroup, QuoteVariant, Story, StoryComparison
+from storylens.settings import Settings
+
+
+def _analyze() -> Any:
+    try:
+        from storylens.nlp import analyze
+    except ImportError:
+        pytest.skip("the nlp stage (storylens.nlp.analyze) has not landed")
+    return analyze
+
+
+@pytest.fixture(scope="module")
+def seed_articles(seed_files: list[Path]) -> dict[str, Article]:
+    analyze = _analyze()
+    from storylens.clean import FurnitureModel, prepare
+    from storylens.ingest import read_inputs
+
+    settings = Settings()
+    furniture = FurnitureModel()
+    raws = [r for r in read_inputs([str(p) for p in seed_files], settings.ingest) if not hasattr(r, "reason")]
+    articles = [prepare(r, settings, furniture) for r in raws]  # type: ignore[arg-type]
+    articles = list(analyze(articles, settings.nlp))
+    return {Path(a.source).name[:3]: a for a in articles}
+
+
+@pytest.fixture(scope="module")
+def story_2021(seed_articles: dict[str, Article]) -> tuple[StoryComparison, list[Article]]:
+    arts = [seed_articles[k] for k in ("000", "001", "002")]
+    story = Story("s2021", "Stoltenberg on Russia ahead of Geneva", [a.id for a in arts])
+    return compare_story(story, arts, Settings().compare), arts
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^\w]+", " ", s.lower()).strip()
+
+
+def _variant(groups: list[QuoteGroup], prefix: str, words: str) -> tuple[QuoteGroup, QuoteVariant]:
+    """The group (carried by more than one article) holding the variant of article ``prefix`` with ``words``."""
+    for g in groups:
+        if len({v.article_id for v in g.variants}) < 2:
+            continue
+        for v in g.variants:
+            if Path(v.article_id).name.startswith(prefix) and _norm(words) in _norm(v.text):
+                return g, v
+    raise AssertionError(f"no shared quote group with {prefix}: {words!r}: "
+                         f"{[(g.canonical[:50], [v.article_id[-30:] for v in g.variants]) for g in groups]}")
+
+
+def _of(g: QuoteGroup, prefix: str, words: str) -> QuoteVariant:
+    return next(v for v in g.variants if Path(v.article_id).name.startswith(prefix) and _norm(words) in _norm(v.text))
+
+
+def test_gold_quote_groups_and_mutations(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    groups = story_2021[0].quote_groups
+    # discussed-russia: '…' for 'also', 'meaning' for ': we need'
+    g, v001 = _variant(groups, "001", "discussed Russia")
+    assert "words_changed" in v001.mutations
+    assert _of(g, "002", "also discussed Russia")
+    # start-extension: START III vs New START agreement, 'I welcomed', '(Stoltenberg and Biden – TASS)'
+    g, v001 = _variant(groups, "001", "extension of START III")
+    v002 = _of(g, "002", "New START agreement")
+    assert "name_changed" in v001.mutations and "tense_changed" in v001.mutations, v001.details
+    assert "words_inserted" in v002.mutations, v002.details
+    assert any("TASS" in d for d in v002.details)
+    # strong-united: 001 cut, 002 extended
+    g, v001 = _variant(groups, "001", "We are strong, we are united")
+    v002 = _of(g, "002", "partly to strive for a better relationship")
+    assert "cut" in v001.mutations and "extended" in v002.mutations
+    # manage-difficult: one group
+    g, _ = _variant(groups, "001", "manage the difficult relationship")
+    assert _of(g, "002", "manage a difficult relationship")
+    # not-weakness: Sputnik and TASS, first carried by Sputnik (7 June)
+    g, _ = _variant(groups, "001", "Dialogue with Russia is not a sign of weakness")
+    assert _of(g, "002", "Dialogue with Russia is not a sign of weakness")
+    assert g.first_outlet == "Sputnik"
+    for g in groups:
+        assert g.id.startswith("s2021:")
+        assert g.canonical in {v.text for v in g.variants}
+
+
+def test_coverage_exclusive_facts(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    cov = story_2021[0].coverage
+    facts = {f.id: f for f in cov.facts}
+    zakharova = [f for f in cov.facts if any("Zakharova" in m.sentence for m in f.mentions)]
+    assert zakharova and all(f.outlets == ["TASS"] for f in zakharova)
+    assert any(f.id in cov.exclusive["TASS"] for f in zakharova)
+    china = [f for f in cov.facts if any("China" in m.sentence for m in f.mentions)]
+    assert china and all(f.outlets == ["Sputnik"] for f in china)
+    assert any(facts[i] in china for i in cov.exclusive["Sputnik"])
+    assert len(cov.matrix) == len(cov.outlets) and all(len(r) == len(cov.facts) for r in cov.matrix)
+
+
+def test_summary_cites_two_outlets_for_not_weakness(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    comparison, arts = story_2021
+    outlet = {a.id: a.outlet for a in arts}
+    assert comparison.summary and all(s.citations for s in comparison.summary)
+    hits = [s for s in comparison.summary if "sign of weakness" in s.text.lower()]
+    assert hits, [s.text for s in comparison.summary]
+    assert any(len({outlet[c] for c in s.citations if outlet[c]}) >= 2 for s in hits)
+
+
+def test_timeline_and_framing(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    comparison, _ = story_2021
+    days = {e.date.isoformat() for e in comparison.timeline}
+    assert {"2021-06-07", "2021-06-08"} <= days
+    assert all(e.articles for e in comparison.timeline)
+    verbs = {s.value for s in comparison.framing if s.kind == "attribution_verb"}
+    assert any(v.startswith("argued") or v.startswith("repeated") for v in verbs), verbs
+    assert {s.article_id for s in comparison.framing if s.kind == "quote_share"} == set(comparison.articles)
+
+
+def test_reports_are_self_contained(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    comparison, arts = story_2021
+    html = render_report(comparison, arts, "html")
+    assert "<svg" in html and "<del>" in html and "<ins>" in html
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"https?:", html)
+    assert "Stoltenberg and Biden – TASS" in html
+    md = render_report(comparison, arts, "md")
+    assert "## Summary" in md and "[1]" in md
+    data = json.loads(render_report(comparison, arts, "json"))
+    assert data["comparison"]["story_id"] == "s2021"
+
+
+def test_2018_repeated_quote_and_stories_kept_apart(seed_articles: dict[str, Article]) -> None:
+    groups = group_quotes(list(seed_articles.values()))
+    g, short = _variant(groups, "003", "Russia is our neighbour")
+    assert {Path(v.article_id).name[:3] for v in g.variants} == {"003"}
+    longest = max(g.variants, key=lambda v: len(v.text))
+    assert "cut" in short.mutations or short is longest
+    # the 2018 'better relationship' partial does not join the 2021 quotes
+    for g in groups:
+        years = {v.published.year for v in g.variants if v.published}
+        assert len(years) <= 1 or len(g.variants) > 1 and min(len(_norm(v.text).split()) for v in g.variants) >= 4
