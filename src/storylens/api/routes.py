@@ -22,7 +22,6 @@ from storylens.api.views import (
     narrative_row,
     page,
     quote_row,
-    story_payload,
     story_row,
 )
 from storylens.model import article_contract, to_jsonable
@@ -73,7 +72,7 @@ def health(request: Request) -> dict[str, Any]:
 
     st = state_of(request)
     store = st.corpus.store
-    return {"status": "ok", "articles": store.count_articles(), "stories": len(store.stories()),
+    return {"status": "ok", "articles": store.count_articles(), "stories": store.count_stories(),
             "database": store.dialect, "search_index": has_index(store), "writes": st.write_policy()}
 
 
@@ -108,7 +107,9 @@ def get_story(request: Request, story_id: str) -> dict[str, Any]:
     s = c.story(story_id)
     if s is None:
         raise HTTPException(404, f"no story with id {story_id!r}")
-    return story_payload(c, s, compare_story(request, story_id))
+    cached = c.store.cached_comparison(story_id)  # served as stored: no decode/encode round trip
+    comparison = cached if cached is not None else to_jsonable(compare_story(request, story_id))
+    return {"story": story_row(s), "articles": c.store.article_summaries(s.articles), "comparison": comparison}
 
 
 # ---- narratives -------------------------------------------------------------------------------------------------

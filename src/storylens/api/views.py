@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from fastapi.responses import Response
 
 from storylens.corpus import Corpus
-from storylens.model import Article, Entity, Narrative, Story, StoryComparison, to_jsonable
+from storylens.model import Article, Entity, Narrative, Story, to_jsonable
 from storylens.store import StoredQuote
 
 # ---- rows: the shapes of `storylens ... --format json` ------------------------------------------------------
@@ -153,13 +153,6 @@ def timeline_chart(events: Sequence[tuple[dt.date, str, int, str | None]], width
 
 def heat_class(v: int) -> str:
     return "cov-yes" if v else "cov-no"
-
-
-def story_payload(corpus: Corpus, story: Story, comparison: StoryComparison | None) -> dict[str, Any]:
-    """``GET /api/stories/{id}``: the CLI's ``{"story", "comparison"}`` plus the articles (without text)."""
-    arts = corpus.articles(story.articles)
-    return {"story": story_row(story), "articles": [article_row(a, story.id) for a in arts],
-            "comparison": to_jsonable(comparison) if comparison is not None else None}
 
 
 def outlet_key(name: str | None) -> str:

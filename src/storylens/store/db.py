@@ -243,6 +243,26 @@ class Store:
                 q = q.limit(limit).offset(offset)
             return [article_from_jsonable(r) for r in s.scalars(q)]
 
+    def article_summaries(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Articles without text or analysis, for listings: one query, no record decoding."""
+        if not ids:
+            return []
+        with self.session() as s:
+            nq = (select(QuoteRow.article_id, func.count().label("n")).where(QuoteRow.article_id.in_(list(ids)))
+                  .group_by(QuoteRow.article_id).subquery())
+            q = (select(ArticleRow.id, ArticleRow.published, ArticleRow.outlet, ArticleRow.language, ArticleRow.title,
+                        ArticleRow.duplicate_of, func.coalesce(nq.c.n, 0), ArticleRow.url, ArticleRow.source,
+                        ArticleRow.story_id)
+                 .outerjoin(nq, nq.c.article_id == ArticleRow.id).where(ArticleRow.id.in_(list(ids)))
+                 .order_by(ArticleRow.published, ArticleRow.seq))
+            return [{"id": r[0], "published": r[1].isoformat() if r[1] else None, "outlet": r[2], "language": r[3],
+                     "title": r[4], "duplicate_of": r[5], "quotes": int(r[6]), "url": r[7], "source": r[8],
+                     "story_id": r[9]} for r in s.execute(q)]
+
+    def count_stories(self) -> int:
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(StoryRow)) or 0)
+
     def article(self, article_id: str) -> Article | None:
         found = self.articles([article_id])
         return found[0] if found else None
