@@ -229,22 +229,25 @@ def office_years(text: str) -> tuple[set[int] | None, list[str]]:
     return result, used
 
 
-def _year_bounds(text: str, upper: int) -> tuple[list[int], list[str], bool]:
-    """Candidate years (ascending), the evidence, and whether office holders narrowed them."""
+def _year_bounds(text: str, upper: int) -> tuple[list[int], list[str], bool, set[int]]:
+    """Candidate years (ascending), the evidence, whether office holders narrowed them, and the years the text
+    mentions (preferred among equally consistent candidates; a mention may be a future year, so never a bound)."""
     evidence: list[str] = []
     off, used = office_years(text)
-    mentioned = sorted({int(m.group(1)) for m in YEAR.finditer(text) if int(m.group(1)) <= upper})
-    lower = mentioned[-1] if mentioned else upper - 30
+    mentioned = {int(m.group(1)) for m in YEAR.finditer(text) if int(m.group(1)) <= upper}
     if off:
         years = sorted(y for y in off if y <= upper)
         evidence.append("office holders " + ", ".join(used))
-        if mentioned and any(y >= mentioned[-1] for y in years):
-            years = [y for y in years if y >= mentioned[-1]]
-            evidence.append(f"year mentioned {mentioned[-1]}")
-        return years, evidence, True
-    if mentioned:
-        evidence.append(f"year mentioned {mentioned[-1]}")
-    return list(range(lower, upper + 1)), evidence, False
+        return years, evidence, True, mentioned
+    return list(range(upper - 30, upper + 1)), evidence, False, mentioned
+
+
+def _prefer_mentioned(cands: list[dt.date], mentioned: set[int], evidence: list[str]) -> list[dt.date]:
+    pref = [c for c in cands if c.year in mentioned]
+    if pref and len(pref) < len(cands):
+        evidence.append("year mentioned in the text " + ", ".join(str(y) for y in sorted({c.year for c in pref})))
+        return pref
+    return cands
 
 
 def _weekdays(found: Iterable[Found]) -> list[Found]:
@@ -279,14 +282,18 @@ def infer_published(text: str, dateline_date: str | None = None, *, metadata: st
         if parsed is not None:
             if re.search(r"(?:19|20)\d\d", dateline_date):
                 return PublishedDate(parsed.date(), "dateline", False, f"dateline '{dateline_date}'")
-            years, ev, narrowed = _year_bounds(text, upper.year)
+            years, ev, narrowed, mentioned = _year_bounds(text, upper.year)
             cands = [c for y in years if (c := _replace_year(parsed.date(), y)) and c <= upper]
             used_wd = None
             if weekdays:
-                fitting = [c for c in cands if any(_weekday_of(w) in (c.weekday(), (c.weekday() - 1) % 7)
-                                                   for w in weekdays)]
+                # the weekday is the dateline day itself, else the day before (an evening event filed next day)
+                exact = [c for c in cands if any(_weekday_of(w) == c.weekday() for w in weekdays)]
+                before = [c for c in cands if any(_weekday_of(w) == (c.weekday() - 1) % 7 for w in weekdays)]
+                named = [c for c in exact + before if c.year in mentioned]  # a year the text names wins
+                fitting = [c for c in exact if c in named] or named or exact or before
                 if fitting:
                     cands, used_wd = fitting, weekdays[0].text
+            cands = _prefer_mentioned(cands, mentioned, ev)
             if cands:
                 value = _pick(cands, narrowed)
                 parts = [f"dateline '{dateline_date}' without a year"] + ev
@@ -298,7 +305,7 @@ def infer_published(text: str, dateline_date: str | None = None, *, metadata: st
     anchors = [f for f in found if f.kind in ("daymonth", "full")]
     if anchors and weekdays:
         a, w = anchors[0], weekdays[0]
-        years, ev, narrowed = _year_bounds(text, upper.year)
+        years, ev, narrowed, mentioned = _year_bounds(text, upper.year)
         if a.kind == "full":
             ym = re.search(r"(?:19|20)\d\d", a.text)
             years, ev, narrowed = ([int(ym.group())] if ym else years), [f"'{a.text}'"], True
@@ -316,6 +323,7 @@ def infer_published(text: str, dateline_date: str | None = None, *, metadata: st
                     c = anchor + dt.timedelta(days=k)
                     if c.weekday() == wd and c <= upper:
                         found_days.append(c)
+            found_days = _prefer_mentioned(found_days, mentioned, ev)
             if found_days:
                 value = _pick(found_days, narrowed)
                 rel = "in the week before the upcoming" if a.future else "in the week from"
@@ -323,7 +331,7 @@ def infer_published(text: str, dateline_date: str | None = None, *, metadata: st
                 return PublishedDate(value, "text", True, "; ".join(parts))
     hints = [f"'{f.text}'" for f in found if f.kind in ("daymonth", "weekday", "full")][:4]
     if hints:
-        years, ev, _ = _year_bounds(text, upper.year)
+        years, ev, _, _ = _year_bounds(text, upper.year)
         span = f"{years[0]}–{years[-1]}" if years else "unknown"
         return PublishedDate(None, "unknown", False,
                              f"not pinned to a day: mentions {', '.join(hints)}; candidate years {span}"

@@ -105,14 +105,18 @@ def prepare(raw: RawDocument, settings: Settings, furniture: FurnitureModel | No
     sections: list[str] = []
     if title:
         title, title_outlet, sections = split_title_suffix(title)
-    dateline = find_dateline(paragraphs_text[0])
+    dateline, dl_par = None, 0
+    for i, ptext in enumerate(paragraphs_text[:2]):
+        dateline, dl_par = find_dateline(ptext), i
+        if dateline:
+            break
     url_outlet = outlet_from_url(body.url) if body.url else None
     candidates: list[tuple[str | None, str]] = [
         (normalise_outlet(raw.outlet), "metadata"),
         (url_outlet if url_outlet and known_outlet(url_outlet) else None, f"URL {body.url}"),
         (normalise_outlet(body.sitename) if body.from_html else None, f"site name '{body.sitename}'"),
         (normalise_outlet(dateline.outlet) if dateline and dateline.outlet else None,
-         f"dateline '{paragraphs_text[0][: dateline.end].strip()}'" if dateline else ""),
+         f"dateline '{paragraphs_text[dl_par][: dateline.end].strip()}'" if dateline else ""),
         (normalise_outlet(title_outlet), f"title suffix '{title_outlet}'"),
         (cleaned.credit_outlets[0] if cleaned.credit_outlets else None, "credit line"),
         (url_outlet, f"URL domain of {body.url}"),
