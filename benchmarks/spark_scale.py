@@ -195,7 +195,7 @@ def _vectors(cls: Any, doc: Any) -> Any:
     params = list(inspect.signature(cls).parameters)
     kwargs: dict[str, Any] = {}
     for p in params:
-        if p in ("doc", "vector", "article", "title"):
+        if p in ("doc", "vector", "article", "title", "lead"):
             kwargs[p] = doc
         elif p in ("paragraphs", "sentences", "quotes"):
             kwargs[p] = doc.reshape(1, -1)

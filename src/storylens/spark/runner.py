@@ -495,21 +495,57 @@ def time_buckets(dates: Sequence[dt.date | None], window_days: int, bucket_days:
     return out, cuts
 
 
-def _assign_bucket(settings: Settings) -> Callable[[tuple[int, Iterable[tuple[Article, bytes]]]], Iterator[Any]]:
+def _bucket_doc_freq(settings: Settings, bucket_of: Any) -> Callable[[Iterable[tuple[Article, bytes]]],
+                                                                    Iterator[tuple[int, tuple[int, Any, Any]]]]:
+    """Per partition and time bucket, the story assigner's document-frequency counts (a hashed table)."""
+    def run(it: Iterable[tuple[Article, bytes]]) -> Iterator[tuple[int, tuple[int, Any, Any]]]:
+        import numpy as np
+
+        from storylens.embed import ArticleVectors
+        from storylens.stories import StoryAssigner
+
+        scratch: dict[int, Any] = {}
+        for a, vb in it:
+            b = bucket_of.value[a.published.value]
+            if b not in scratch:
+                scratch[b] = StoryAssigner(settings.stories)
+            scratch[b].features(a, ArticleVectors.from_bytes(vb))  # counts the article's terms, as add() does
+        for b, asg in scratch.items():
+            nz = np.flatnonzero(asg.df.table)
+            yield b, (int(asg.df.n), nz.astype(np.int64), asg.df.table[nz].astype(np.int64))
+    return run
+
+
+def _add_sparse(x: tuple[int, Any, Any], y: tuple[int, Any, Any]) -> tuple[int, Any, Any]:
+    import numpy as np
+
+    idx = np.concatenate([x[1], y[1]])
+    val = np.concatenate([x[2], y[2]])
+    u, inv = np.unique(idx, return_inverse=True)
+    return x[0] + y[0], u, np.bincount(inv, weights=val).astype(np.int64)
+
+
+def _assign_bucket(settings: Settings, prefix: Any) -> Callable[[tuple[int, Iterable[tuple[Article, bytes]]]],
+                                                                Iterator[Any]]:
     def run(group: tuple[int, Iterable[tuple[Article, bytes]]]) -> Iterator[Any]:
+        import numpy as np
+
         from storylens.embed import ArticleVectors
         from storylens.stories import StoryAssigner
 
         bucket, items = group
         assigner = StoryAssigner(settings.stories)
-        member: dict[str, str] = {}
+        before = prefix.value.get(bucket)
+        if before is not None:  # the document frequencies of every earlier article, as the sequential run has them
+            n, idx, val = before
+            assigner.df.n = n
+            np.add.at(assigner.df.table, idx, val.astype(assigner.df.table.dtype))
         vecs: dict[str, Any] = {}
         for a, vb in sorted(items, key=lambda p: _sort_key(p[0])):
             v = ArticleVectors.from_bytes(vb)
-            member[a.id] = assigner.add(a, v)
+            assigner.add(a, v)
             vecs[a.id] = v
-        stories = list(assigner.stories())
-        for st in stories:
+        for st in assigner.stories():
             yield bucket, st, _centroid([vecs[x] for x in st.articles if x in vecs])
     return run
 
@@ -581,16 +617,32 @@ def merge_across_cuts(by_bucket: dict[int, list[tuple[Story, list[float]]]], cut
 
 def assign_stories(spark: SparkSession, originals: RDD[tuple[Article, bytes]], settings: Settings,
                    bucket_days: int) -> list[Story]:
+    """Stories of the originals: the streaming assigner per time bucket, each bucket starting from the document
+    frequencies of all earlier buckets (so an independent bucket gets exactly the sequential run's stories)."""
+    import numpy as np
+
+    sc = spark.sparkContext
+    originals = originals.persist()
     dates = originals.map(lambda p: p[0].published.value).distinct().collect()
     bucket_of, cuts = time_buckets(dates, settings.stories.window_days, bucket_days)
-    bc = spark.sparkContext.broadcast(bucket_of)
+    bc = sc.broadcast(bucket_of)
+    per_bucket = dict(originals.mapPartitions(_bucket_doc_freq(settings, bc)).reduceByKey(_add_sparse).collect())
+    prefix: dict[int, tuple[int, Any, Any]] = {}
+    run_n, run_idx, run_val = 0, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    for b in sorted(per_bucket):
+        if run_n:
+            prefix[b] = (run_n, run_idx, run_val)
+        run_n, run_idx, run_val = _add_sparse((run_n, run_idx, run_val), per_bucket[b])
+    bc_prefix = sc.broadcast(prefix)
     rows = (originals.map(lambda p: (bc.value[p[0].published.value], p)).groupByKey()
-            .flatMap(_assign_bucket(settings)).collect())
+            .flatMap(_assign_bucket(settings, bc_prefix)).collect())
     bc.unpersist()
+    bc_prefix.unpersist()
+    originals.unpersist()
     by_bucket: dict[int, list[tuple[Story, list[float]]]] = defaultdict(list)
     seen: dict[str, int] = {}
     for b, st, c in rows:
-        if st.id in seen and seen[st.id] != b:  # story ids are per assigner: keep them unique across buckets
+        if st.id in seen and seen[st.id] != b:  # story ids derive from article ids: unique, but be safe
             st.id = f"{st.id}-b{b}"
         seen[st.id] = b
         by_bucket[b].append((st, c))
