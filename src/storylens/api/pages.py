@@ -132,7 +132,9 @@ def story_page(request: Request, story_id: str) -> Response:
 
 
 def story_context(story: Story, articles: list[Article], comparison: StoryComparison | None) -> dict[str, Any]:
-    cite = {a.id: i + 1 for i, a in enumerate(articles)}
+    order = [aid for aid in (comparison.articles if comparison is not None else []) if any(a.id == aid for a in articles)]
+    order += [a.id for a in articles if a.id not in order]
+    cite = {aid: i + 1 for i, aid in enumerate(order)}  # the compare stage's citation order: [1] is its first article
     by_id = {a.id: a for a in articles}
     by_outlet: dict[str, list[Article]] = defaultdict(list)
     for a in articles:
@@ -148,6 +150,8 @@ def story_context(story: Story, articles: list[Article], comparison: StoryCompar
     framing: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     for sig in comparison.framing:
         framing[outlet_key(sig.outlet)][(sig.kind, sig.value)] += 1
+    cov = comparison.coverage
+    heat = [[_heat(cov, i, j) for j in range(len(cov.facts))] for i in range(len(cov.outlets))]
     events = [(e.date, e.label, len(e.articles), f"#a-{cite[e.articles[0]]}" if e.articles and e.articles[0] in cite
                else None) for e in comparison.timeline]
     ctx.update(
@@ -155,6 +159,7 @@ def story_context(story: Story, articles: list[Article], comparison: StoryCompar
         groups=[(g, sorted(g.variants, key=lambda v: (str(v.published or ""), v.article_id)))
                 for g in sorted(comparison.quote_groups, key=lambda g: (-len({v.outlet for v in g.variants}), g.id))],
         coverage=comparison.coverage,
+        heat=heat,
         fact_no=fact_no,
         framing=sorted((o, sorted(cnt.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))) for o, cnt in
                        framing.items()),
@@ -162,6 +167,13 @@ def story_context(story: Story, articles: list[Article], comparison: StoryCompar
         timeline=sorted(comparison.timeline, key=lambda e: e.date),
     )
     return ctx
+
+
+def _heat(cov: Any, i: int, j: int) -> tuple[int, int]:
+    """(reported 0/1, heat level 0-3) of outlet i and fact j: the level grows with the articles carrying it."""
+    v = cov.matrix[i][j] if i < len(cov.matrix) and j < len(cov.matrix[i]) else 0
+    n = cov.counts[i][j] if getattr(cov, "counts", None) and i < len(cov.counts) and j < len(cov.counts[i]) else v
+    return (1 if v else 0), (0 if not v else 1 if n <= 1 else 2 if n == 2 else 3)
 
 
 # ---- narratives ---------------------------------------------------------------------------------------------------
