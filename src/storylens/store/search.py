@@ -128,10 +128,10 @@ def search_articles(store: Store, query: str, limit: int = 20, offset: int = 0) 
             ranked = conn.execute(top, params).all()
             if not ranked:
                 return []
-            rows = conn.execute(
+            found = conn.execute(
                 select(ArticleRow.seq, ArticleRow.id, ArticleRow.title, ArticleRow.outlet, ArticleRow.published,
                        ArticleRow.story_id, ArticleRow.text).where(ArticleRow.seq.in_([r[0] for r in ranked]))).all()
-        by_key = {(r[0], r[1]): r for r in rows}
+        by_key = {(r[0], r[1]): r for r in found}
         hits = []
         for seq, aid, score in ranked:
             r = by_key.get((seq, aid))
