@@ -42,19 +42,42 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, seed_files: list[Path], exa
 
 
 @pytest.fixture(scope="module")
-def spark_out(tmp_path_factory: pytest.TempPathFactory, inputs: list[str]) -> Path:
-    from storylens.settings import Settings
-    from storylens.spark.runner import SparkOptions, run
+def spark() -> Any:
     from storylens.spark.session import spark_session
 
+    session = spark_session("local[2]", partitions=2)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def spark_out(tmp_path_factory: pytest.TempPathFactory, inputs: list[str], spark: Any) -> Path:
+    from storylens.settings import Settings
+    from storylens.spark.runner import SparkOptions, run
+
     out = tmp_path_factory.mktemp("spark-out") / "tables"
-    spark = spark_session("local[2]", partitions=2)
-    try:
-        report = run(spark, inputs, str(out), Settings(), SparkOptions(partitions=2))
-    finally:
-        spark.stop()
+    report = run(spark, inputs, str(out), Settings(), SparkOptions(partitions=2))
     assert report.counts["articles"] >= 6, report.counts
     return out
+
+
+def test_reading_through_hadoop_gives_the_local_documents(spark: Any, inputs: list[str]) -> None:
+    """Inputs listed and fetched through Hadoop's FileSystem (``file:`` URIs, as ``hdfs://`` on a cluster)."""
+    from storylens.settings import Settings
+    from storylens.spark.runner import list_inputs, read
+
+    s = Settings()
+    local_files, _ = list_inputs(spark, inputs, s)
+    hadoop_files, _ = list_inputs(spark, inputs, s, hadoop=True)
+    assert [f.uri.split(":", 1)[-1] for f in hadoop_files] == [f.uri for f in local_files]
+    assert not any(f.local for f in hadoop_files)
+
+    def docs(files: Any) -> list[tuple[str, str | None]]:
+        got = read(spark, files, s, 2).filter(lambda x: x[0] == "doc").map(lambda x: x[1]).collect()
+        return sorted((raw.source.split(":", 1)[-1] if raw.source.startswith("file:") else raw.source, raw.text)
+                      for _, raw in got)
+
+    assert docs(hadoop_files) == docs(local_files)
 
 
 @pytest.fixture(scope="module")

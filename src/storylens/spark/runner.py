@@ -126,8 +126,12 @@ class InputFile:
     parquet: bool
 
 
-def list_inputs(spark: SparkSession, inputs: Sequence[str], settings: Settings) -> tuple[list[InputFile], list[ReadError]]:
-    """Every input file in the local runner's order; unreadable inputs are errors, not exceptions."""
+def list_inputs(spark: SparkSession, inputs: Sequence[str], settings: Settings,
+                hadoop: bool = False) -> tuple[list[InputFile], list[ReadError]]:
+    """Every input file in the local runner's order; unreadable inputs are errors, not exceptions.
+
+    ``hadoop=True`` lists and reads local paths through Hadoop too (as ``file:`` URIs), as on a cluster.
+    """
     from storylens.ingest import _walk
 
     files: list[InputFile] = []
@@ -135,7 +139,9 @@ def list_inputs(spark: SparkSession, inputs: Sequence[str], settings: Settings) 
     exts = tuple(e.lower() for e in settings.ingest.extensions) + (".parquet", ".parq")
     for i, s in enumerate(inputs):
         found: list[tuple[str, bool]] = []
-        if _is_local(s):
+        if hadoop and _is_local(s):
+            s = "file:" + os.path.abspath(_local_path(s))
+        if _is_local(s) and not hadoop:
             p = Path(_local_path(s))
             if p.is_dir():
                 for f in _walk(p, settings.ingest):
