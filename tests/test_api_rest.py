@@ -165,3 +165,20 @@ def test_new_articles_show_without_a_restart(client: TestClient, store_url: str,
     st.close()
     assert client.get("/api/health").json()["articles"] == before + 5
     assert client.get("/api/stories/s00020").status_code == 200
+
+
+def test_search_and_story_api_on_each_back_end(db_url: str) -> None:
+    """SQLite FTS5 and PostgreSQL tsvector behind the same API."""
+    st = Store(db_url)
+    sample.build(st, n_articles=10, per_story=5)
+    st.close()
+    with TestClient(create_app(Settings(db_url=db_url))) as c:
+        assert c.get("/api/health").json()["search_index"] is True
+        r = c.get("/api/search", params={"q": "START agreement"}).json()
+        assert len(r["quotes"]) == 5 and all(h["group_id"] == "s00000:g0" for h in r["quotes"])
+        assert r["articles"] and "\ue000" in r["articles"][0]["snippet"]
+        assert c.get("/api/search", params={"q": "stolten*"}).json()["articles"]
+        d = c.get("/api/stories/s00001").json()
+        assert len(d["articles"]) == 5 and d["comparison"]["quote_groups"]
+        assert c.get("/search", params={"q": "START"}).status_code == 200
+        assert c.get("/outlets").status_code == 200
