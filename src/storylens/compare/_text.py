@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ ELLIPSIS = "…"
 STOPWORDS = frozenset(["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "into", "about", "over", "after", "before", "than", "then", "that", "this", "these", "those", "there", "here", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "has", "have", "had", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "not", "no", "it", "its", "it's", "i", "we", "you", "he", "she", "they", "them", "us", "our", "your", "his", "her", "their", "my", "me", "him", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "all", "any", "some", "such", "so", "also", "very", "just", "only", "even", "more", "most", "other", "own", "same", "too", "up", "down", "out", "off", "again", "further", "once", "both", "each", "few", "nor", "s", "t", "don", "said", "says", "told", "added", "stressed", "according", "и", "в", "во", "не", "на", "что", "с", "со", "как", "а", "то", "все", "он", "она", "они", "мы", "вы", "я", "к", "у", "же", "бы", "по", "от", "из", "за", "для", "о", "об", "это", "этот", "эта", "эти", "его", "ее", "их"])
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Tok:
     text: str  # the word as written
     start: int  # offsets into the string that was tokenised
@@ -61,6 +62,11 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[Tok]:
     """Words of ``text`` with offsets; marks words inside [brackets] and (parentheses)."""
+    return list(_tokenize(text))
+
+
+@functools.lru_cache(maxsize=50_000)
+def _tokenize(text: str) -> tuple[Tok, ...]:
     toks: list[Tok] = []
     depth_b = depth_p = 0
     pos = 0
@@ -81,8 +87,7 @@ def tokenize(text: str) -> list[Tok]:
             toks.append(Tok(w, m.start(), m.end(), ELLIPSIS, ELLIPSIS))
             continue
         toks.append(Tok(w, m.start(), m.end(), w.lower().replace("’", "'"), stem(w), depth_b > 0, depth_p > 0))
-    # a parenthesis holding only an ellipsis is an elision, not an insertion
-    return toks
+    return tuple(toks)
 
 
 def words(text: str) -> list[str]:

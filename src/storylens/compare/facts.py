@@ -21,7 +21,7 @@ from storylens.compare._text import CachedEmbed, content_stems, outlet_label, sc
 from storylens.model import Article, Conflict, Coverage, Fact, FactMention
 
 LEX_SAME = 0.38  # average TF-IDF cosine to a fact's sentences, same language
-EMB_CROSS = 0.70  # average embedding cosine, across languages
+EMB_CROSS = 0.58  # embedding cosine of a translation (unrelated sentences stay below ~0.4)
 EMB_SAME = 0.82  # embedding cosine that links sentences of one language even with few shared words
 MIN_WORDS = 4
 
@@ -46,11 +46,19 @@ class Alignment:
     fact_ids: list[str]
 
 
+_DATELINE_ONLY = re.compile(r"^[^\n]{0,60}/[^/\n]{2,40}/\.?$")
+
+
+def is_dateline(text: str) -> bool:
+    """'LINDHAVEN, April 3. /Harbor Wire/.' on its own: not a fact."""
+    return bool(_DATELINE_ONLY.match(text.strip())) and len(text.split()) <= 8
+
+
 def collect_sentences(articles: Sequence[Article]) -> list[Sent]:
     out: list[Sent] = []
     for ai, a in enumerate(articles):
         for k, s in enumerate(sentences(a)):
-            if len(content_stems(s.text)) < MIN_WORDS - 1 or len(s.text.split()) < MIN_WORDS:
+            if len(content_stems(s.text)) < MIN_WORDS - 1 or len(s.text.split()) < MIN_WORDS or is_dateline(s.text):
                 continue
             out.append(Sent(a, outlet_label(a), s.text, s.start, s.end, script(s.text), k, ai))
     return out
@@ -84,7 +92,7 @@ def similarity(sents: list[Sent], embed: CachedEmbed | None) -> np.ndarray:
         # map the embedding scale onto the lexical one: EMB_CROSS ~ LEX_SAME
         scaled = LEX_SAME + (es - EMB_CROSS) * (1 - LEX_SAME) / (1 - EMB_CROSS)
         sim = np.where(cross, scaled, np.maximum(sim, np.where(es >= EMB_SAME, scaled, 0)))
-    return np.asarray(sim, dtype=np.float32)
+    return np.asarray(np.clip(sim, 0.0, 1.0), dtype=np.float32)
 
 
 def align(articles: Sequence[Article], embed: CachedEmbed | None, *, prefix: str = "f") -> Alignment:
@@ -96,21 +104,29 @@ def align(articles: Sequence[Article], embed: CachedEmbed | None, *, prefix: str
                                                      sents[i].art_order, sents[i].order))
     facts: list[list[int]] = []
     articles_in: list[set[str]] = []
+    assign = np.full(len(sents), -1, dtype=np.int64)
     for i in order:
-        best, best_score = -1, 0.0
         row = sim[i]
-        for f, members in enumerate(facts):
-            if sents[i].article.id in articles_in[f]:
-                continue  # one sentence per article and fact keeps facts from chaining
-            score = float(row[members].mean())
-            if score > best_score:
-                best, best_score = f, score
-        if best >= 0 and best_score >= LEX_SAME:
+        done = assign >= 0
+        best = -1
+        if facts and done.any():
+            sums = np.bincount(assign[done], weights=row[done], minlength=len(facts))
+            sizes = np.bincount(assign[done], minlength=len(facts))
+            scores = sums / np.maximum(sizes, 1)
+            for f in np.argsort(-scores):
+                if scores[f] < LEX_SAME:
+                    break
+                if sents[i].article.id not in articles_in[f]:  # one sentence per article and fact: no chaining
+                    best = int(f)
+                    break
+        if best >= 0:
             facts[best].append(i)
             articles_in[best].add(sents[i].article.id)
         else:
+            best = len(facts)
             facts.append([i])
             articles_in.append({sents[i].article.id})
+        assign[i] = best
     return Alignment(sents, sim, facts, [f"{prefix}{n + 1}" for n in range(len(facts))])
 
 
@@ -221,12 +237,13 @@ def coverage(articles: Sequence[Article], al: Alignment, facts: list[Fact], *, e
     outlets = list(dict.fromkeys(outlet_label(a) for a in sorted(
         articles, key=lambda a: (a.published.value or dt.date.max, a.id))))
     oi = {o: k for k, o in enumerate(outlets)}
+    label_of = {a.id: outlet_label(a) for a in articles}
     matrix = [[0] * len(facts) for _ in outlets]
     counts = [[0] * len(facts) for _ in outlets]
     for f, fact in enumerate(facts):
         seen: set[tuple[str, str]] = set()
         for m in fact.mentions:
-            a_label = next(s.outlet for s in al.sents if s.article.id == m.article_id)
+            a_label = label_of[m.article_id]
             matrix[oi[a_label]][f] = 1
             if (a_label, m.article_id) not in seen:
                 counts[oi[a_label]][f] += 1

@@ -26,11 +26,21 @@ _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 _ATTRIB = re.compile(r"\b(according to|said|says|told|claimed|argued|по словам|заявил|сообщил|считает)\b", re.I)
 
 
+_PREFIXES: dict[frozenset[str], re.Pattern[str]] = {}
+
+
 def _matches(word: str, lexicon: frozenset[str]) -> bool:
+    """Exact match, or for Russian a stem prefix (inflected forms)."""
     w = word.lower()
     if w in lexicon:
         return True
-    return any(len(x) >= 5 and w.startswith(x) for x in lexicon if not x.isascii())
+    if w.isascii():
+        return False
+    rx = _PREFIXES.get(lexicon)
+    if rx is None:
+        stems = sorted((x for x in lexicon if not x.isascii() and len(x) >= 5), key=len, reverse=True)
+        rx = _PREFIXES[lexicon] = re.compile("^(?:" + "|".join(map(re.escape, stems)) + ")")
+    return bool(rx.match(w))
 
 
 def _in_quote(a: Article, start: int, end: int) -> bool:

@@ -45,7 +45,7 @@ def summarize(al: Alignment, facts: Sequence[Fact], articles: Sequence[Article],
     langs = Counter(s.lang for s in al.sents)
     main = langs.most_common(1)[0][0] if langs else "en"
     n_out = max(1, len({s.outlet for s in al.sents}))
-    central = al.sim.mean(axis=1) if len(al.sents) else np.zeros(0)
+    central = np.clip(al.sim, 0, 1).mean(axis=1) if len(al.sents) else np.zeros(0)
     cmax = float(central.max()) if len(central) else 1.0
     reps: list[int] = []
     scores: list[float] = []
@@ -81,11 +81,12 @@ def summarize(al: Alignment, facts: Sequence[Fact], articles: Sequence[Article],
 def lead_baseline(articles: Sequence[Article], n: int = 3) -> str:
     """The first ``n`` sentences of the earliest article (the ROUGE baseline)."""
     from storylens.compare._text import sentences
+    from storylens.compare.facts import is_dateline
 
     if not articles:
         return ""
     first = min(articles, key=lambda a: (a.published.value or dt.date.max, a.id))
-    return " ".join(s.text for s in sentences(first)[:n])
+    return " ".join([s.text for s in sentences(first) if not is_dateline(s.text)][:n])
 
 
 # ---- optional abstractive summary ---------------------------------------------------------------------------
