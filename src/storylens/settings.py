@@ -45,6 +45,22 @@ class StorySettings:
     window_days: int = 7
     join_threshold: float = 0.5
     narrative_threshold: float = 0.35
+    # stories (additive): similarity = w_doc*cos(doc, centroid) + w_lex*tfidf cosine + w_names*entity cosine
+    # + w_quotes*shared quote shingles - time/date penalties; see storylens.stories.assign
+    w_doc: float = 0.5
+    w_lex: float = 0.5
+    w_names: float = 0.3
+    w_quotes: float = 0.3
+    time_penalty: float = 0.1  # times gap/window_days when both dates are known
+    undated_penalty: float = 0.0  # when the article or the story has no date
+    date_conflict_penalty: float = 0.25  # the texts name days further apart than window_days
+    date_match_bonus: float = 0.05  # the texts name the same day (within one day)
+    crosslingual_offset: float = 0.2  # another language: score = cos(doc, centroid) - offset
+    merge_threshold: float = 0.7  # bridging article and story-story similarity both above this merge two stories
+    candidates: int = 12  # nearest story centroids taken from each index
+    terms_per_article: int = 80
+    terms_per_story: int = 300
+    refine_passes: int = 1  # recluster: re-place every article against the final stories
 
 
 @dataclass(slots=True)
