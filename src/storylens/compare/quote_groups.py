@@ -266,7 +266,22 @@ def _build_groups(qs: list[_Q], rels: list[tuple[int, int, str]]) -> list[tuple[
             groups[c] = list(members[c])
         for s in under:
             groups[s].extend(members[c])
-    return [(min(members[s]), sorted(set(g))) for s, g in groups.items()]
+    out = [(min(members[s]), set(g)) for s, g in groups.items()]
+    # two seeds inside the same fuller quotes, carried by mostly the same articles: one statement, one group
+    merged = True
+    while merged:
+        merged = False
+        for x in range(len(out)):
+            for y in range(x + 1, len(out)):
+                a, b = out[x][1], out[y][1]
+                if len(a & b) / len(a | b) >= 0.5:
+                    out[x] = (min(out[x][0], out[y][0]), a | b)
+                    del out[y]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [(seed, sorted(g)) for seed, g in out]
 
 
 # ---- diff and mutations ------------------------------------------------------------------------------------
