@@ -48,7 +48,7 @@ def make_client(tmp_path: Path, *, host: str = "127.0.0.1", token: str | None = 
     corpus = Corpus(s.db_url, settings=s)
     fake = FakeIngest()
     corpus.ingest = fake  # type: ignore[method-assign]
-    return TestClient(create_app(s, corpus=corpus)), fake
+    return TestClient(create_app(s, corpus=corpus), base_url="http://127.0.0.1:8000"), fake
 
 
 # ---- writes need a token ----------------------------------------------------------------------------------------
@@ -79,6 +79,20 @@ def test_without_a_token_writes_are_refused_unless_bound_to_loopback(tmp_path: P
         assert client.post("/api/articles", json=ARTICLE).status_code == 200, host
     client, _ = make_client(tmp_path, host="0.0.0.0", token="t")
     assert client.post("/api/articles", json=ARTICLE, headers={"Authorization": "Bearer t"}).status_code == 200
+
+
+def test_tokenless_loopback_writes_refuse_rebinding_and_cross_site_requests(tmp_path: Path) -> None:
+    client, fake = make_client(tmp_path)
+    r = client.post("/api/articles", json=ARTICLE, headers={"Host": "attacker.example:8000"})
+    assert r.status_code == 403 and "loopback Host" in r.json()["detail"]  # DNS rebinding
+    r = client.post("/api/articles", json=ARTICLE, headers={"Origin": "https://attacker.example"})
+    assert r.status_code == 403 and "cross-site" in r.json()["detail"]
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""):
+        r = client.post("/api/articles", content=json.dumps(ARTICLE), headers={"Content-Type": ctype})
+        assert r.status_code == 415, ctype  # what a page can send cross-site without a preflight
+    assert fake.calls == []
+    r = client.post("/api/articles", json=ARTICLE, headers={"Origin": "http://127.0.0.1:8000"})
+    assert r.status_code == 200
 
 
 # ---- request size limits ------------------------------------------------------------------------------------------
@@ -245,7 +259,7 @@ def test_script_posted_through_the_api_is_shown_as_text(tmp_path: Path) -> None:
     if not ready:
         pytest.skip("the analysis stages (storylens.nlp, storylens.stories) have not landed")
     s = Settings(db_url=f"sqlite:///{tmp_path / 'real.db'}")
-    with TestClient(create_app(s)) as client:
+    with TestClient(create_app(s), base_url="http://127.0.0.1:8000") as client:
         body = {"id": "xss-1", "title": "<script>alert(1)</script>Harbour deal",
                 "text": "The port signed the deal on Friday. <script>alert('x')</script> Officials said it matters."}
         r = client.post("/api/articles", json=body)

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -95,6 +96,14 @@ def require_write(request: Request) -> None:
     if not is_loopback(st.settings.api.host):
         raise HTTPException(403, "writes are disabled: set STORYLENS_TOKEN to accept writes on a server that is not "
                                  "bound to loopback")
+    # token-less loopback writes: only from this machine's own pages or tools.  A Host that is not loopback means
+    # DNS rebinding; an Origin of another site means a cross-site request from the user's browser.
+    host = urlsplit("//" + request.headers.get("host", "")).hostname or ""
+    if not is_loopback(host):
+        raise HTTPException(403, f"writes without a token are accepted only for a loopback Host, not {host!r}")
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and not is_loopback(urlsplit(origin).hostname or ""):
+        raise HTTPException(403, f"cross-site write from {origin} refused")
 
 
 class LimitBodyMiddleware:

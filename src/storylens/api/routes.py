@@ -32,6 +32,7 @@ router = APIRouter(prefix="/api", tags=["api"])
 MAX_ITEMS = 1000  # articles per POST
 MAX_PAGE = 1000
 MAX_EXPORT = 100_000
+WRITE_TYPES = ("application/json", "application/x-ndjson", "application/jsonl")
 CONTRACT_FIELDS = ("id", "url", "title", "text", "html", "published", "outlet", "language")
 
 
@@ -294,6 +295,10 @@ class _Bad:
                      k: {"type": "string"} for k in CONTRACT_FIELDS}}}},
                  "application/x-ndjson": {"schema": {"type": "string"}}}}})
 async def post_articles(request: Request) -> JSONResponse:
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype not in WRITE_TYPES:
+        # a form or text/plain body is what a cross-site page can send without a CORS preflight: refused
+        raise HTTPException(415, f"send the articles as {' or '.join(WRITE_TYPES)}, not {ctype or 'no Content-Type'}")
     body = await request.body()
     pairs = _parse_body(body, request.headers.get("content-type", ""))
     if not pairs:
