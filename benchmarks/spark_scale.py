@@ -169,22 +169,30 @@ def bench_assigner(sizes: list[int]) -> list[dict[str, Any]]:
     dim = 512
     for n in sizes:
         rnd = np.random.default_rng(1)
-        centres = rnd.normal(size=(max(1, n // 6), dim)).astype("float32")
+        n_events = max(1, n // 6)  # ~6 articles per event, over the same 90 days: news gets denser with n
+        centres = rnd.normal(size=(n_events, dim)).astype("float32")
+        vocab = [f"w{i}" for i in range(20000)]
+        words = [rnd.choice(vocab, 25) for _ in range(n_events)]
+        days = [dt.date(2024, 1, 1) + dt.timedelta(days=int(rnd.integers(90))) for _ in range(n_events)]
         arts, vecs = [], []
-        for i in range(n):
-            c = centres[i % len(centres)] + 0.35 * rnd.normal(size=dim).astype("float32")
+        for i in rnd.permutation(n):
+            e = int(i) % n_events
+            c = centres[e] + 0.35 * rnd.normal(size=dim).astype("float32")
             c /= np.linalg.norm(c)
-            day = dt.date(2024, 1, 1) + dt.timedelta(days=int(i * 90 / n))
-            arts.append(Article(id=f"a{i}", source="bench", text="x", title=f"t{i % len(centres)}",
-                                published=PublishedDate(day, "metadata")))
+            text = " ".join([*rnd.choice(words[e], 40), *rnd.choice(vocab, 20)]) + "."
+            arts.append(Article(id=f"a{i}", source="bench", text=text, title=" ".join(words[e][:6]),
+                                published=PublishedDate(days[e] + dt.timedelta(days=int(rnd.integers(3))),
+                                                        "metadata")))
             vecs.append(_vectors(ArticleVectors, c))
+        order = sorted(range(n), key=lambda j: (arts[j].published.value, arts[j].id))
+        arts, vecs = [arts[j] for j in order], [vecs[j] for j in order]
         a = StoryAssigner(Settings().stories)
         t0 = time.perf_counter()
         for art, v in zip(arts, vecs, strict=True):
             a.add(art, v)
         secs = time.perf_counter() - t0
-        rows.append({"assigner_n": n, "seconds": round(secs, 3), "per_article_ms": round(1000 * secs / n, 3),
-                     "stories": len(list(a.stories()))})
+        rows.append({"assigner_n": n, "events": n_events, "seconds": round(secs, 3),
+                     "per_article_ms": round(1000 * secs / n, 3), "stories": len(list(a.stories()))})
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
