@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from storylens.compare import compare_story, group_quotes, lead_baseline
+from storylens.compare._text import nlp_analyze
 from storylens.model import Article, QuoteGroup, Story
 from storylens.settings import Settings
 
@@ -54,17 +55,12 @@ def load(paths: list[str]) -> list[Article]:
     arts = [prepare(r, s, fm) for r in raws]  # type: ignore[arg-type]
     if not HAVE_NLP:
         return arts
-    from storylens.nlp import analyze
-
+    analyze = nlp_analyze()
+    assert analyze is not None
     return list(analyze(arts, s.nlp))
 
 
-try:
-    from storylens.nlp import analyze as _analyze  # noqa: F401
-
-    HAVE_NLP = True
-except ImportError:
-    HAVE_NLP = False
+HAVE_NLP = nlp_analyze() is not None
 
 
 def _key(a: Article) -> str:

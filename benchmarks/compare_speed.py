@@ -43,11 +43,12 @@ def load_story_a() -> tuple[list[Article], str]:
     arts = [prepare(r, s, FurnitureModel()) for r in raws]  # type: ignore[arg-type]
     arts = [a for a in arts if "Lindhaven" in a.text or "Линдхавен" in a.text]
     arts = [a for a in arts if not a.id.endswith("#3")]  # wire line 3 is story C
-    try:
-        from storylens.nlp import analyze
+    from storylens.compare._text import nlp_analyze
 
+    analyze = nlp_analyze()
+    if analyze is not None:
         return list(analyze(arts, s.nlp)), "nlp stage"
-    except ImportError:
+    else:
         for a in arts:
             _regex_quotes(a)
         return arts, "regex quotes (nlp stage absent)"

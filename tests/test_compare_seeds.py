@@ -20,9 +20,10 @@ from storylens.settings import Settings
 
 
 def _analyze() -> Any:
-    try:
-        from storylens.nlp import analyze
-    except ImportError:
+    from storylens.compare._text import nlp_analyze
+
+    analyze = nlp_analyze()
+    if analyze is None:
         pytest.skip("the nlp stage (storylens.nlp.analyze) has not landed")
     return analyze
 
