@@ -1,0 +1,183 @@
+"""Aliases across articles: one canonical entity per real-world person, organisation or treaty.
+
+Merges, each recorded in ``Entity.evidence``:
+
+* same name up to case, spacing, hyphens and a leading "the" ("Donald trump" = "Donald Trump");
+* a surname alone -> the one full name in the store with that surname (two "… Clinton" -> no merge);
+* a role or description resolved inside an article ("the NATO chief" -> Jens Stoltenberg by the article's own
+  apposition) becomes an alias, with the article as evidence; roles are never resolved store-wide (the "US
+  president" of 2018 is not the one of 2021);
+* "Long Name (ACR)" in an article ties the name to the acronym; a short table of well-known treaty names
+  ("START III" = "New START") covers names no article spells out.
+Wrong merges are worse than missed ones: ambiguity always leaves entities apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from storylens.model import Article, Entity
+from storylens.nlp.mentions import NUMERIC
+
+KNOWN_TREATIES: dict[str, str] = {
+    "start iii": "new start",
+    "new start": "new start",
+    "start": "new start",
+    "treaty on measures for the further reduction and limitation of strategic offensive arms": "new start",
+    "снв-3": "new start",
+    "дснв": "new start",
+}
+KNOWN_NAMES = {"new start": "New START"}
+_GROUP = {"PERSON": "PERSON", "PER": "PERSON", "ORG": "ORG", "GPE": "GPE", "LOC": "GPE", "LAW": "LAW",
+          "NORP": "NORP"}
+
+
+def _group(label: str) -> str:
+    return _GROUP.get(label, label)
+
+
+def name_key(name: str, label: str) -> str:
+    k = name.replace("\u00a0", " ").casefold()
+    k = re.sub(r"['\u2019]s$", "", k)
+    k = re.sub(r"^(?:the)\s+", "", k)
+    k = re.sub(r"[\-\u2010\u2011\u2013]", " ", k)
+    k = re.sub(r"[.,]", "", k)
+    k = re.sub(r"\s+", " ", k).strip()
+    if _group(label) == "LAW":
+        k = re.sub(r"\s*\(([^)]+)\)$", "", k)
+        k = re.sub(r"\s+(?:agreement|treaty|accord|pact)$", "", k)
+        k = KNOWN_TREATIES.get(k, k)
+    return k
+
+
+def _is_name(alias: str) -> bool:
+    """A proper name (indexable store-wide), not a role or description ("the NATO chief")."""
+    from storylens.nlp.lexicon import ROLE_WORDS, TITLES
+
+    words = alias.split()
+    return bool(words) and all(w[:1].isupper() or not w[:1].isalpha() for w in words) and not any(
+        w.lower().strip(".,") in ROLE_WORDS or w.lower().strip(".,") in TITLES for w in words)
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^\w]+", "-", s.casefold()).strip("-")[:60] or "x"
+
+
+class EntityResolver:
+    """Assigns store-wide entity ids to mentions and speakers, across batches of articles."""
+
+    def __init__(self, known: Iterable[Entity] = ()) -> None:
+        self._ents: dict[str, Entity] = {}
+        self._index: dict[tuple[str, str], str] = {}  # (group, key) -> id
+        for e in known:
+            self._ents[e.id] = e
+            for alias in [e.name, *e.aliases]:
+                if alias == e.name or _is_name(alias):
+                    self._index.setdefault((_group(e.label), name_key(alias, e.label)), e.id)
+
+    def entities(self) -> list[Entity]:
+        return sorted(self._ents.values(), key=lambda e: e.id)
+
+    # ---- lookup ----------------------------------------------------------------------------------------------
+    def _new(self, name: str, label: str) -> Entity:
+        base = f"{_group(label).lower()}:{_slug(name)}"
+        eid, n = base, 1
+        while eid in self._ents:
+            n += 1
+            eid = f"{base}-{n}"
+        shown = KNOWN_NAMES.get(name_key(name, label), name) if _group(label) == "LAW" else name
+        e = Entity(eid, shown, _group(label), aliases=[name], evidence=[])
+        self._ents[eid] = e
+        self._index[(_group(label), name_key(name, label))] = eid
+        return e
+
+    def _persons_with_surname(self, surname: str) -> list[Entity]:
+        return [e for e in self._ents.values() if e.label == "PERSON" and len(e.name.split()) >= 2
+                and name_key(e.name.split()[-1], "PERSON") == surname]
+
+    def lookup(self, name: str, label: str, changed: dict[str, Entity]) -> Entity:
+        g = _group(label)
+        key = name_key(name, label)
+        eid = self._index.get((g, key))
+        if eid is not None:
+            return self._ents[eid]
+        if g == "PERSON":
+            words = key.split()
+            if len(words) == 1:
+                cands = self._persons_with_surname(key)
+                if len(cands) == 1:
+                    e = cands[0]
+                    self._index[(g, key)] = e.id
+                    self._add_alias(e, name, f"'{name}': surname of the only '{e.name}' in the store", changed)
+                    return e
+            else:
+                # a surname-only entity met before its full name: upgrade it when this is the only full name
+                single = self._index.get((g, words[-1]))
+                if single is not None and len(self._ents[single].name.split()) == 1 \
+                        and not self._persons_with_surname(words[-1]):
+                    e = self._ents[single]
+                    old = e.name
+                    e.name = name
+                    self._index[(g, key)] = e.id
+                    self._add_alias(e, name, f"'{old}' is the surname of '{name}', the only such full name", changed)
+                    return e
+        e = self._new(name, label)
+        changed[e.id] = e
+        return e
+
+    def _add_alias(self, e: Entity, alias: str, evidence: str, changed: dict[str, Entity]) -> None:
+        if alias not in e.aliases:
+            e.aliases.append(alias)
+            e.evidence.append(evidence)
+            changed[e.id] = e
+
+    # ---- resolve ---------------------------------------------------------------------------------------------
+    def resolve(self, articles: Sequence[Article]) -> list[Entity]:
+        changed: dict[str, Entity] = {}
+        for a in articles:
+            self._acronyms(a, changed)
+            for m in a.entities:
+                if m.label in NUMERIC or not m.name:
+                    continue
+                e = self.lookup(m.name, m.label, changed)
+                m.entity_id, canon_before = e.id, m.name
+                m.name = e.name
+                if m.text not in e.aliases:
+                    how = "same name" if name_key(m.text, m.label) == name_key(e.name, e.label) else (
+                        f"refers to '{canon_before}' in this article")
+                    self._add_alias(e, m.text, f"'{m.text}' ({a.id}): {how}", changed)
+            for q in a.quotes:
+                sp = q.speaker
+                if sp is None or not sp.name:
+                    continue
+                e2 = None
+                for g in ("PERSON", "ORG", "GPE", "NORP"):
+                    eid = self._index.get((g, name_key(sp.name, g)))
+                    if eid is not None:
+                        e2 = self._ents[eid]
+                        break
+                if e2 is None:
+                    e2 = self.lookup(sp.name, "PERSON" if len(sp.name.split()) >= 2 else "ORG", changed)
+                sp.entity_id, sp.name = e2.id, e2.name
+        return sorted(changed.values(), key=lambda e: e.id)
+
+    def _acronyms(self, a: Article, changed: dict[str, Entity]) -> None:
+        for m in re.finditer(r"\b((?:[A-Z][\w-]*\s+)(?:(?:of|on|for|the|and|[A-Z][\w-]*)\s+){1,12}[A-Z][\w-]*)"
+                             r"\s+\(([A-Z][A-Z0-9-]{1,10})\)", a.text):
+            long_, acr = m.group(1), m.group(2)
+            initials = "".join(w[0] for w in long_.split() if w[0].isupper())
+            label = "LAW" if long_.lower().startswith("treaty") else "ORG"
+            if label == "ORG" and not initials.endswith(acr[:2]) and acr not in initials:
+                continue
+            g = _group(label)
+            k_long, k_acr = name_key(long_, label), name_key(acr, label)
+            id_long, id_acr = self._index.get((g, k_long)), self._index.get((g, k_acr))
+            if id_long and id_acr:
+                continue
+            known = id_long or id_acr
+            e = self._ents[known] if known else self._new(long_, label)
+            changed[e.id] = e
+            for k, alias in ((k_long, long_), (k_acr, acr)):
+                self._index.setdefault((g, k), e.id)
+                self._add_alias(e, alias, f"'{long_} ({acr})' in {a.id}", changed)

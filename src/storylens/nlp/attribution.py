@@ -1,0 +1,430 @@
+"""Who said what, by rule: quoted segments and reported speech attached to a cue and a speaker mention.
+
+Works on the language-neutral tokens of :mod:`storylens.nlp.backends` (spaCy or natasha dependency parses),
+so the English and Russian back ends share one set of rules; only the word lists differ.
+Speaker *mentions* are found here; turning them into names (pronouns, roles) is :mod:`speakers`' job.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from storylens.nlp.backends import Tok
+from storylens.nlp.lexicon import EN_PRONOUNS, ROLE_WORDS, RU_PRONOUNS, RU_ROLE_WORDS, is_en_cue, is_ru_cue
+from storylens.nlp.marks import Segment
+
+SUBJ = frozenset({"nsubj", "nsubjpass", "nsubj:pass"})
+HOP = frozenset({"advcl", "xcomp", "conj", "parataxis", "acl", "dep"})
+COMP = frozenset({"ccomp"})
+_ADJ_RIGHT = re.compile(r"^[\s,;:\u2013\u2014\u2012-]*$")
+_ADJ_LEFT = re.compile(r"[,:\u2013\u2014-]\s*$")
+_SENT_END = frozenset({".", "!", "?", "\u2026"})
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(slots=True)
+class RawQuote:
+    start: int
+    end: int
+    kind: str  # direct | partial | indirect
+    cue: tuple[int, int] | None = None
+    speaker: tuple[int, int] | None = None  # char span of the speaker mention
+    inherit: str | None = None  # "para": from a neighbouring quote; "context": from the last speaker
+    para: int = 0
+    sent: int = 0
+    segments: list[tuple[int, int]] | None = None
+
+
+class Frames:
+    """Attribution rules over one article's tokens."""
+
+    def __init__(self, text: str, toks: list[Tok], segments: list[Segment], ents: list[tuple[int, int, str]],
+                 paras: list[tuple[int, int]]) -> None:
+        self.text = text
+        self.toks = toks
+        self.segs = segments
+        self.paras = paras
+        self.starts = [t.start for t in toks]
+        self.children: list[list[int]] = [[] for _ in toks]
+        for i, t in enumerate(toks):
+            if t.head != i and 0 <= t.head < len(toks):
+                self.children[t.head].append(i)
+        self.seg_of = [-1] * len(toks)
+        seg_starts = [s.start for s in segments]
+        for i, t in enumerate(toks):
+            k = bisect.bisect_right(seg_starts, t.start) - 1
+            if k >= 0 and t.start < segments[k].end:
+                self.seg_of[i] = k
+        self.ent_of: list[str] = [""] * len(toks)
+        for s, e, lab in ents:
+            for i in self.range(s, e):
+                self.ent_of[i] = lab
+        self.para_starts = [p[0] for p in paras]
+
+    # ---- helpers ----------------------------------------------------------------------------------------
+    def range(self, s: int, e: int) -> range:
+        return range(bisect.bisect_left(self.starts, s), bisect.bisect_left(self.starts, e))
+
+    def para_of(self, pos: int) -> int:
+        return max(0, bisect.bisect_right(self.para_starts, pos) - 1)
+
+    def is_cue(self, i: int) -> bool:
+        t = self.toks[i]
+        if self.seg_of[i] >= 0:
+            return False
+        if t.lang == "ru":
+            return t.pos in ("VERB", "ADJ") and is_ru_cue(t.lemma)
+        return t.pos in ("VERB", "AUX") and is_en_cue(t.lemma)
+
+    def subtree(self, i: int) -> tuple[int, int]:
+        lo = hi = i
+        stack = [i]
+        seen = {i}
+        while stack:
+            j = stack.pop()
+            lo, hi = min(lo, j), max(hi, j)
+            for c in self.children[j]:
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        return lo, hi
+
+    def subject_of(self, v: int) -> int | None:
+        s = self._subject(v)
+        if (s is None or not self.is_personish(s)) and self.toks[v].text.lower().endswith("ing"):
+            # "…, saying clearly:" belongs to the one who speaks, not to the nearest clause's subject
+            u = v
+            for _ in range(5):
+                if self.toks[u].head == u:
+                    break
+                u = self.toks[u].head
+                s2 = self._subject(u)
+                if s2 is not None and self.is_personish(s2):
+                    return s2
+        return s
+
+    def _subject(self, v: int) -> int | None:
+        for _ in range(4):
+            for c in self.children[v]:
+                if self.toks[c].dep in SUBJ and self.seg_of[c] < 0:
+                    return c
+            if self.toks[v].dep in HOP and self.toks[v].head != v:
+                v = self.toks[v].head
+            else:
+                return None
+        return None
+
+    def np_span(self, i: int, limit: tuple[int, int] | None = None) -> tuple[int, int]:
+        """Char span of the noun phrase headed by token ``i``: its subtree, cut at quotes and long clauses."""
+        lo, hi = self.subtree(i)
+        if limit:
+            lo, hi = max(lo, limit[0]), min(hi, limit[1])
+        # stay out of quotes and stop at the first comma after the head unless an apposition follows
+        for j in range(i, hi + 1):
+            t = self.toks[j]
+            if self.seg_of[j] >= 0 or (j > i and (t.dep in ("relcl", "acl") or t.text in (":", ";", "(")
+                                                  or (t.text == "," and j + 1 <= hi and self.toks[j + 1].lemma in
+                                                      ("which", "who", "whom", "whose", "where", "когда", "который"))
+                                                  or (t.pos == "ADP" and t.lemma not in ("of",) and
+                                                      self.toks[i].pos == "PROPN" and t.head == i))):
+                hi = j - 1
+                break
+        for j in range(i, lo - 1, -1):
+            if self.seg_of[j] >= 0:
+                lo = j + 1
+                break
+        if hi - lo > 14:
+            hi = max(i, lo + 14)
+        while hi > lo and self.toks[hi].pos == "PUNCT":
+            hi -= 1
+        while lo < hi and self.toks[lo].pos == "PUNCT":
+            lo += 1
+        return self.toks[lo].start, self.toks[hi].end
+
+    def is_personish(self, i: int) -> bool:
+        t = self.toks[i]
+        if self.ent_of[i] in ("PERSON", "PER"):
+            return True
+        if t.pos == "PRON" and (t.lemma in EN_PRONOUNS or t.lemma in RU_PRONOUNS) and t.lemma not in ("i", "we"):
+            return True
+        return t.lemma in ROLE_WORDS or t.lemma in RU_ROLE_WORDS
+
+    def speaker_from_verb(self, v: int, frame: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        s = self.subject_of(v)
+        if s is not None:
+            return self.np_span(s)
+        if frame is None:
+            return None
+        # "said Stoltenberg" without a parse link: the first nominal after the verb inside the frame
+        for j in range(v + 1, frame[1] + 1):
+            t = self.toks[j]
+            if self.seg_of[j] >= 0:
+                break
+            if t.pos in ("PROPN", "PRON", "NOUN") and t.lemma not in ("that", "что"):
+                h = j
+                while self.toks[h].head != h and frame[0] <= self.toks[h].head <= frame[1] \
+                        and self.toks[h].head != v and self.toks[self.toks[h].head].pos in ("PROPN", "NOUN"):
+                    h = self.toks[h].head
+                return self.np_span(h, frame)
+        return None
+
+    def words_between(self, a: int, b: int) -> bool:
+        return bool(_WORD.search(self.text[a:b]))
+
+    # ---- frames around a quoted segment --------------------------------------------------------------------
+    def right_frame(self, k: int) -> tuple[int, int] | None:
+        seg = self.segs[k]
+        j = bisect.bisect_left(self.starts, seg.end)
+        if j >= len(self.toks):
+            return None
+        p_end = self.paras[self.para_of(seg.start)][1]
+        nxt = self.segs[k + 1].start if k + 1 < len(self.segs) else len(self.text)
+        # skip punctuation; the first word must follow directly (", he said", "”, – he stressed")
+        while j < len(self.toks) and self.toks[j].pos == "PUNCT" and self.toks[j].start < min(p_end, nxt):
+            j += 1
+        if j >= len(self.toks) or self.toks[j].start >= min(p_end, nxt):
+            return None
+        if not _ADJ_RIGHT.match(self.text[seg.end:self.toks[j].start]):
+            return None
+        hi = j
+        while hi + 1 < len(self.toks) and self.toks[hi + 1].start < min(p_end, nxt) and hi - j < 30:
+            if self.toks[hi].text in _SENT_END:
+                break
+            hi += 1
+        return j, hi
+
+    def left_frame(self, k: int) -> tuple[int, int] | None:
+        seg = self.segs[k]
+        hi = bisect.bisect_left(self.starts, seg.start) - 1
+        if hi < 0:
+            return None
+        p_start = self.paras[self.para_of(seg.start)][0]
+        prev_end = self.segs[k - 1].end if k > 0 else 0
+        floor = max(p_start, prev_end)
+        if self.toks[hi].start < floor:
+            return None
+        if not _ADJ_LEFT.search(self.text[floor:seg.start]):
+            return None
+        lo = hi
+        while lo - 1 >= 0 and self.toks[lo - 1].start >= floor and hi - lo < 40:
+            if self.toks[lo - 1].text in _SENT_END:
+                break
+            lo -= 1
+        return lo, hi
+
+    def cue_in(self, lo: int, hi: int, reverse: bool = False, max_words: int = 12) -> int | None:
+        rng = range(hi, lo - 1, -1) if reverse else range(lo, hi + 1)
+        n = 0
+        for i in rng:
+            if self.is_cue(i):
+                return i
+            if self.toks[i].pos != "PUNCT":
+                n += 1
+            if n > max_words:
+                return None
+        return None
+
+    def according_to(self, lo: int, hi: int) -> tuple[int, int, int] | None:
+        """'according to X' / 'по словам X' inside tokens lo..hi: (cue start tok, cue end tok, speaker tok)."""
+        for i in range(lo, hi):
+            a, b = self.toks[i].lemma, self.toks[i + 1].lemma
+            if (a == "according" and b == "to") or (a == "по" and b in ("слово", "словам", "данные")):
+                for j in range(i + 2, min(hi + 1, i + 8)):
+                    if self.toks[j].pos in ("PROPN", "NOUN", "PRON") and self.seg_of[j] < 0:
+                        h = j
+                        while self.toks[h].head != h and i + 1 < self.toks[h].head <= hi \
+                                and self.toks[self.toks[h].head].pos in ("PROPN", "NOUN"):
+                            h = self.toks[h].head
+                        return i, i + 1, h
+        return None
+
+    # ---- quotes ------------------------------------------------------------------------------------------
+    def quotes(self) -> list[RawQuote]:
+        out: list[RawQuote] = []
+        merged_into: dict[int, RawQuote] = {}
+        for k, seg in enumerate(self.segs):
+            if k in merged_into:
+                continue
+            content = self.text[seg.cstart:seg.cend]
+            n_words = len(_WORD.findall(content))
+            if n_words < 2:
+                continue
+            q = RawQuote(seg.cstart, seg.cend, "direct", para=self.para_of(seg.start))
+            first = bisect.bisect_left(self.starts, seg.cstart)
+            q.sent = self.toks[first].sent if first < len(self.toks) else 0
+            attributed = False
+            colon = self.text[:seg.start].rstrip().endswith(":")
+            rf = self.right_frame(k) if not colon else None
+            if rf is not None and re.search(r"[.!?\u2026]$", content) and self.text[seg.end:seg.end + 1] != ",":
+                # "…end." Stoltenberg said that …: a new sentence, not the frame of this quote
+                v0 = self.cue_in(*rf)
+                if v0 is None or any(self.toks[c].dep in COMP for c in self.children[v0]):
+                    rf = None
+            if rf is not None:
+                v = self.cue_in(*rf)
+                acc = self.according_to(*rf) if v is None else None
+                if v is not None:
+                    q.cue = (self.toks[v].start, self.toks[v].end)
+                    q.speaker = self.speaker_from_verb(v, rf)
+                    attributed = True
+                elif acc is not None:
+                    q.cue = (self.toks[acc[0]].start, self.toks[acc[1]].end)
+                    q.speaker = self.np_span(acc[2], rf)
+                    attributed = True
+                # a split quote: "A," he said, "B."
+                if attributed and k + 1 < len(self.segs):
+                    nxt = self.segs[k + 1]
+                    gap = self.text[seg.end:nxt.start]
+                    if "\n" not in gap and not re.search(r"[.!?]\s*$", gap) and len(gap) < 200 \
+                            and re.search(r"[,:\u2013\u2014]\s*$", gap):
+                        q.end = nxt.cend
+                        q.segments = [(seg.cstart, seg.cend), (nxt.cstart, nxt.cend)]
+                        merged_into[k + 1] = q
+            if not attributed:
+                lf = self.left_frame(k)
+                if lf is not None:
+                    v = self.cue_in(*lf, reverse=True)
+                    acc = self.according_to(*lf) if v is None else None
+                    if v is not None:
+                        q.cue = (self.toks[v].start, self.toks[v].end)
+                        q.speaker = self.speaker_from_verb(v, lf)
+                        attributed = True
+                    elif acc is not None:
+                        q.cue = (self.toks[acc[0]].start, self.toks[acc[1]].end)
+                        q.speaker = self.np_span(acc[2], lf)
+                        attributed = True
+                    elif colon:
+                        # "Jens Stoltenberg, NATO Secretary-General: «…»"
+                        for i in range(lf[0], lf[1] + 1):
+                            if self.ent_of[i] in ("PERSON", "PER", "ORG"):
+                                e = i
+                                while e + 1 <= lf[1] and self.ent_of[e + 1] == self.ent_of[i]:
+                                    e += 1
+                                q.speaker = (self.toks[i].start, self.toks[e].end)
+                                attributed = True
+                                break
+            if not attributed and colon:
+                rf = self.right_frame(k)
+                if rf is not None and not re.search(r"[.!?\u2026]$", content):
+                    v = self.cue_in(*rf)
+                    if v is not None:
+                        q.cue = (self.toks[v].start, self.toks[v].end)
+                        q.speaker = self.speaker_from_verb(v, rf)
+                        attributed = True
+            if not attributed and self._embedded(seg, q, first, n_words) is None:
+                continue
+            out.append(q)
+        return out
+
+    def _embedded(self, seg: Segment, q: RawQuote, first: int, n_words: int) -> bool | None:
+        """A quote inside a sentence; returns None when it should be dropped (a title, a name)."""
+        before = bisect.bisect_left(self.starts, seg.start) - 1
+        p_start = self.paras[q.para][0]
+        sent_words_before = before >= 0 and self.toks[before].start >= p_start \
+            and self.toks[before].sent == q.sent and self.toks[before].text not in _SENT_END
+        content = self.text[seg.cstart:seg.cend]
+        lower = content[:1].islower()
+        if not sent_words_before:
+            q.inherit = "para"  # a quote opening its sentence, with no frame: a neighbour's speaker
+            return True
+        if lower:
+            q.kind = "partial"
+        # up the tree from inside the quote to the first verb outside it
+        i = first
+        hops = 0
+        anc: list[int] = []
+        while i < len(self.toks) and hops < 12:
+            if self.seg_of[i] < 0:
+                anc.append(i)
+            h = self.toks[i].head
+            if h == i:
+                break
+            i = h
+            hops += 1
+        for a in anc:
+            if self.is_cue(a):
+                q.cue = (self.toks[a].start, self.toks[a].end)
+                q.speaker = self.speaker_from_verb(a)
+                if q.speaker is not None:
+                    return True
+        sent_toks = [j for j in range(max(0, before - 60), min(len(self.toks), before + 60))
+                     if self.toks[j].sent == q.sent]
+        cues = [j for j in sent_toks if self.is_cue(j)]
+        if cues:
+            v = min(cues, key=lambda j: abs(self.toks[j].start - seg.start))
+            sp = self.speaker_from_verb(v)
+            if sp is not None:
+                q.cue = (self.toks[v].start, self.toks[v].end)
+                q.speaker = sp
+                return True
+        for a in anc:
+            if self.toks[a].pos in ("VERB", "AUX"):
+                s = self.subject_of(a)
+                if s is not None and self.is_personish(s):
+                    q.speaker = self.np_span(s)
+                    return True
+        if not lower and n_words < 4:
+            return None  # "the “Arrogant” ad", a name in marks
+        q.inherit = "context"
+        return True
+
+    # ---- reported speech -----------------------------------------------------------------------------------
+    def indirect(self, direct: list[RawQuote]) -> list[RawQuote]:
+        out: list[RawQuote] = []
+        spans = [(q.start, q.end) for q in direct]
+        cues_used = {q.cue for q in direct if q.cue}
+        for v, t in enumerate(self.toks):
+            if not self.is_cue(v) or (t.start, t.end) in cues_used:
+                continue
+            comps = [c for c in self.children[v] if self.toks[c].dep in COMP and self.seg_of[c] < 0]
+            if not comps:
+                continue
+            c = comps[0]
+            lo, hi = self.subtree(c)
+            if v in range(lo, hi + 1):
+                continue
+            while lo <= hi and (self.toks[lo].pos in ("PUNCT", "SCONJ") or self.toks[lo].lemma in ("that", "что")):
+                lo += 1
+            while hi >= lo and self.toks[hi].pos == "PUNCT":
+                hi -= 1
+            if hi - lo < 2:
+                continue
+            s, e = self.toks[lo].start, self.toks[hi].end
+            if self._mostly_quoted(s, e, spans):
+                continue
+            sp = self.speaker_from_verb(v)
+            if sp is None:
+                continue
+            if self.text[sp[0]:sp[1]].lower() in ("it", "this", "that", "there", "это"):
+                sp = None  # "It was announced that …": an attribution without a source
+            q = RawQuote(s, e, "indirect", cue=(t.start, t.end), speaker=sp, para=self.para_of(s), sent=t.sent)
+            out.append(q)
+        # "according to X, <clause>"
+        for i in range(len(self.toks) - 1):
+            acc = self.according_to(i, min(len(self.toks) - 1, i + 1 + 8))
+            if acc is None or acc[0] != i or self.seg_of[i] >= 0:
+                continue
+            sent = self.toks[i].sent
+            idx = [j for j in range(max(0, i - 80), min(len(self.toks), i + 80)) if self.toks[j].sent == sent]
+            alo, ahi = self.subtree(i)
+            rest = [j for j in idx if (j < alo or j > ahi) and self.toks[j].pos != "PUNCT"]
+            if len(rest) < 3:
+                continue
+            s, e = self.toks[rest[0]].start, self.toks[rest[-1]].end
+            if self._mostly_quoted(s, e, spans):
+                continue
+            out.append(RawQuote(s, e, "indirect", cue=(self.toks[i].start, self.toks[i + 1].end),
+                                speaker=self.np_span(acc[2], (acc[1], ahi)), para=self.para_of(s), sent=sent))
+        return out
+
+    @staticmethod
+    def _mostly_quoted(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
+        cov = sum(max(0, min(e, qe) - max(s, qs)) for qs, qe in spans)
+        return cov >= 0.5 * (e - s)
+
+
+def cue_test(lang: str) -> Callable[[str], bool]:
+    return is_ru_cue if lang == "ru" else is_en_cue

