@@ -25,7 +25,8 @@ from storylens.model import article_contract, clusters_contract, to_jsonable
 
 app = typer.Typer(help="storylens: one story, every outlet.  Multi-outlet news analysis.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console(soft_wrap=True)
+# piped output gets a wide fixed width so tables stay readable in files and logs
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 160)))
 err = Console(stderr=True)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite path (default: STORYLENS_DB or ./storylens.db)")]
