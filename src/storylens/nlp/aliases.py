@@ -147,6 +147,11 @@ class EntityResolver:
                     how = "same name" if name_key(m.text, m.label) == name_key(e.name, e.label) else (
                         f"refers to '{canon_before}' in this article")
                     self._add_alias(e, m.text, f"'{m.text}' ({a.id}): {how}", changed)
+                words = m.text.split()
+                if e.label == "PERSON" and len(words) == 2 and name_key(m.text, "PERSON") == name_key(e.name, "PERSON"):
+                    sur = words[-1]
+                    if sur not in e.aliases and len(self._persons_with_surname(name_key(sur, "PERSON"))) == 1:
+                        self._add_alias(e, sur, f"'{sur}': surname in '{m.text}' ({a.id})", changed)
             for q in a.quotes:
                 sp = q.speaker
                 if sp is None or not sp.name:

@@ -13,7 +13,14 @@ from storylens.model import Article, EntityMention, Quote, Span, SpeakerRef
 from storylens.nlp.attribution import Frames, RawQuote
 from storylens.nlp.backends import Parsed, Tok, parse_english, parse_russian
 from storylens.nlp.marks import find_segments, paragraphs
-from storylens.nlp.mentions import NUMERIC, add_treaties, descriptions, rename_descriptions, repair_persons
+from storylens.nlp.mentions import (
+    NUMERIC,
+    add_treaties,
+    descriptions,
+    relabel_persons,
+    rename_descriptions,
+    repair_persons,
+)
 from storylens.nlp.speakers import PERSON, ArticleNames, clean_org
 from storylens.settings import NlpSettings
 
@@ -67,7 +74,7 @@ def analyze(articles: Sequence[Article], settings: NlpSettings) -> list[Article]
 def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     text = a.text
     toks = parsed.toks
-    ents = add_treaties(text, repair_persons(text, toks, parsed.ents))
+    ents = add_treaties(text, relabel_persons(text, repair_persons(text, toks, parsed.ents)))
     segs = find_segments(text)
     paras = paragraphs(text) or [(0, len(text))]
     frames = Frames(text, toks, segs, [(s, e, lab) for s, e, lab, _ in ents], paras)
@@ -77,12 +84,8 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
 
     mentions: list[EntityMention] = []
     person_name = {(s, e): n for s, e, n in names.persons}
-    surnames = {n.split()[-1].casefold(): n for _, _, n in names.persons if len(n.split()) >= 2}
     for s, e, lab, normal in ents:
         label = "PERSON" if lab in PERSON else lab
-        if label in ("ORG", "GPE", "NORP") and clean_org(text[s:e]).casefold() in surnames:
-            label = "PERSON"  # a person the parser took for an organisation
-            person_name[(s, e)] = surnames[clean_org(text[s:e]).casefold()]
         if label in NUMERIC:
             name = None
         elif label == "PERSON":

@@ -23,7 +23,8 @@ _TREATY_ACR = re.compile(
     r"\b(?:New\s+)?[A-Z]{3,}(?:\s+(?:I{1,3}|IV))?\s+(?:[Tt]reaty|[Aa]greement|[Aa]ccord|[Pp]act)\b"
     r"|\b(?:New\s+)?[A-Z]{3,}\s+(?:I{2,3}|IV)\b|\bNew\s+[A-Z]{3,}\b")
 _HEADS = "|".join(sorted(ORG_DESCRIPTORS | TREATY_WORDS))
-_DESC = re.compile(r"\b[Tt]he\s+((?:[a-z][a-z-]+\s+){0,4})(" + _HEADS + r")\b")
+_STOP = r"(?!(?:the|a|an|and|or|of|between|with|to|in|for|on|at|by|from|is|was|that|this)\s)"
+_DESC = re.compile(r"\b[Tt]he\s+((?:" + _STOP + r"[a-z][a-z-]+\s+){0,4})(" + _HEADS + r")\b")
 
 
 def repair_persons(text: str, toks: list[Tok], ents: list[Ent]) -> list[Ent]:
@@ -38,6 +39,19 @@ def repair_persons(text: str, toks: list[Tok], ents: list[Ent]) -> list[Ent]:
                 if nt.text.isalpha() and nt.text.islower() and nt.start - e <= 1 and len(nt.text) > 2:
                     e = nt.end
         out.append((s, e, lab, normal))
+    return out
+
+
+def relabel_persons(text: str, ents: list[Ent]) -> list[Ent]:
+    """An organisation or place that is the surname of a person of the article is that person."""
+    names = [re.sub(r"['\u2019]s$", "", (n or text[s:e]).strip()) for s, e, lab, n in ents if lab in ("PERSON", "PER")]
+    keys = {w.casefold() for n in names if len(n.split()) >= 2 for w in (n, n.split()[-1])}
+    out: list[Ent] = []
+    for s, e, lab, n in ents:
+        t = re.sub(r"^(?:the|The)\s+|['\u2019]s$", "", text[s:e]).strip()
+        if lab in ("ORG", "GPE", "NORP") and t.casefold() in keys:
+            lab = "PERSON"
+        out.append((s, e, lab, n))
     return out
 
 
@@ -62,10 +76,10 @@ def descriptions(text: str, ents: list[Ent], quote_spans: list[tuple[int, int]])
         if lab != "ORG":
             continue
         name = re.sub(r"^(?:the|The)\s+", "", normal or text[s:e])
-        m = re.match(r"\s+((?:[a-z-]+\s+){0,3})([a-z]+)\b", text[e:e + 60])
+        m = re.match(r"\s+((?:" + _STOP + r"[a-z-]+\s+){0,3})(" + _HEADS + r")\b", text[e:e + 60])
         if m and m.group(2) in ORG_DESCRIPTORS:
             learned.setdefault(m.group(2), set()).add(name)
-        m = re.match(r"\s+(?:is|was|remains)\s+an?\s+((?:[a-z-]+\s+){0,3})([a-z]+)\b", text[e:e + 70])
+        m = re.match(r"\s+(?:is|was|remains)\s+an?\s+((?:[a-z-]+\s+){0,3}?)(" + _HEADS + r")\b", text[e:e + 70])
         if m and m.group(2) in ORG_DESCRIPTORS:
             learned.setdefault(m.group(2), set()).add(name)
     treaties = {(normal or text[s:e]) for s, e, lab, normal in ents if lab == "LAW"}

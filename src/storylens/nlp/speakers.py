@@ -44,7 +44,8 @@ def clean_name(text: str) -> str:
     words = [w for w in words if w]
     if words:
         words[-1] = _POSS.sub("", words[-1])
-    while len(words) > 1 and words[0].lower().rstrip(".") in TITLES:
+    while len(words) > 1 and (words[0].lower().rstrip(".") in TITLES or words[0].lower().rstrip(".s") in TITLES
+                              or words[0].lower() in ROLE_WORDS):
         words = words[1:]
     out = [w[:1].upper() + w[1:] if w[:1].islower() and w.isalpha() else w for w in words]
     return " ".join(w for w in out if w)
@@ -183,11 +184,13 @@ class ArticleNames:
             if len(name.split()) < 2:
                 continue
             # left: "NATO Secretary-General Jens Stoltenberg", "the Secretary General of the organization Jens S."
-            i = bisect.bisect_left(self.starts, s) - 1
-            lo = self.role_left(i, s)
+            ns = self.text.find(name.split()[0], s, e)
+            ns = s if ns < 0 else ns  # where the name proper starts ("Spokeswoman Maria Zakharova")
+            i = bisect.bisect_left(self.starts, ns) - 1
+            lo = self.role_left(i, ns)
             if lo is not None:
                 rs = self.toks[lo].start
-                phrase = self.text[rs:s].strip()
+                phrase = self.text[rs:ns].strip()
                 if self._add_role(phrase, rs, rs + len(phrase), name):
                     self.combined.append((rs, e, name))
             # right: "Jens Stoltenberg, NATO Secretary-General:"
