@@ -342,6 +342,11 @@ def quote(group_id: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--f
 
 def _print_quote_group(g: dict[str, Any]) -> None:
     """A quote group in the terminal: the canonical text, then each variant in date order with its changes."""
+    from rich.markup import escape
+
+    from storylens.compare.report import diff_markup
+    from storylens.model import DiffOp
+
     out.print(f"[bold]{g.get('speaker') or 'unknown speaker'}[/bold]: “{g['canonical']}”")
     out.print(f"[dim]first carried by {g.get('first_outlet') or 'unknown'} ({g.get('first_published') or 'no date'})"
               f"[/dim]")
@@ -349,17 +354,9 @@ def _print_quote_group(g: dict[str, Any]) -> None:
         changes = ", ".join(m for m in v.get("mutations", []) if m != "identical") or "verbatim"
         out.print(f"\n[bold]{v.get('outlet') or 'unknown outlet'}[/bold] {v.get('published') or ''} "
                   f"· {v['article_id']} · [cyan]{changes}[/cyan]")
-        parts = []
-        for op in v.get("diff", []):
-            if op["op"] == "equal":
-                parts.append(op["variant"])
-            elif op["op"] == "delete":
-                parts.append(f"[red strike]{op['canonical']}[/red strike]")
-            elif op["op"] == "insert":
-                parts.append(f"[green]{op['variant']}[/green]")
-            else:
-                parts.append(f"[red strike]{op['canonical']}[/red strike] [green]{op['variant']}[/green]")
-        out.print("  " + (" ".join(p for p in parts if p) or v["text"]))
+        ops = [DiffOp(op["op"], op["canonical"], op["variant"]) for op in v.get("diff", [])]
+        plain = set(v.get("mutations", [])) & {"translated", "paraphrased"}
+        out.print("  " + (escape(v["text"]) if plain or not ops else diff_markup(ops, plain=not out.is_terminal)))
 
 
 @app.command()

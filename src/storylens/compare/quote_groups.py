@@ -599,7 +599,11 @@ def _make_group(idx: list[int], seed: int, qs: list[_Q], embed: CachedEmbed, sto
             muts = list(d.mutations)
             if d.similarity < 0.5 and "cut" not in muts or d.similarity < 0.35 and len(q.stems) >= 0.5 * len(canon.stems):
                 muts = ["paraphrased", *[m for m in muts if m == "words_inserted"]]
-            if "paraphrased" not in muts and _extends(first_full, q) and "extended" not in muts:
+            if "paraphrased" in muts:
+                # a word diff of a paraphrase is noise: show the two wordings side by side instead
+                v.diff = [DiffOp("replace", canon.quote.text, q.quote.text)]
+                v.details = [f"same statement in other words (word similarity {v.similarity:.2f})"]
+            elif _extends(first_full, q) and "extended" not in muts:
                 muts.append("extended")
                 v.details.append(f"longer than the first report ({first_full.article.outlet or 'unknown outlet'})")
             v.mutations = _dedupe(muts)

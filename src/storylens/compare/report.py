@@ -256,6 +256,22 @@ def _markdown(comparison: Comparison, articles: Sequence[Article]) -> str:
 # ---- terminal -------------------------------------------------------------------------------------------------
 
 
+def diff_markup(ops: Sequence[DiffOp], plain: bool = False) -> str:
+    """Rich markup of a word diff: struck red deletions and green insertions on a terminal; wdiff-style
+    ``[-deleted-]`` / ``{+inserted+}`` markers when the output is a file or a pipe, where colours are lost."""
+    from rich.markup import escape
+
+    parts: list[str] = []
+    for op in ops:
+        if op.op == "equal":
+            parts.append(escape(op.variant))
+        if op.op in ("delete", "replace") and op.canonical:
+            parts.append(escape(f"[-{op.canonical}-]") if plain else f"[red strike]{escape(op.canonical)}[/red strike]")
+        if op.op in ("insert", "replace") and op.variant:
+            parts.append(escape(f"{{+{op.variant}+}}") if plain else f"[green]{escape(op.variant)}[/green]")
+    return " ".join(p for p in parts if p)
+
+
 def render_terminal(comparison: Comparison, articles: Sequence[Article], console: Console) -> None:
     """The summary with citations, quote groups with variants and mutations, the coverage matrix and the timeline."""
     from rich.markup import escape
@@ -281,18 +297,10 @@ def render_terminal(comparison: Comparison, articles: Sequence[Article], console
             muts = ", ".join(MUTATION_LABEL.get(m, m) for m in var.mutations)
             console.print(f"  [bold]{escape(var.outlet or 'unknown outlet')}[/bold] {var.published or ''} "
                           f"[{v['num'].get(var.article_id, '?')}] [magenta]{escape(muts)}[/magenta]")
-            if "translated" in var.mutations or not var.diff:
+            if "translated" in var.mutations or "paraphrased" in var.mutations or not var.diff:
                 console.print(f"    {escape(var.text)}")
             else:
-                parts = []
-                for op in var.diff:
-                    if op.op == "equal":
-                        parts.append(escape(op.variant))
-                    if op.op in ("delete", "replace"):
-                        parts.append(f"[red strike]{escape(op.canonical)}[/red strike]")
-                    if op.op in ("insert", "replace"):
-                        parts.append(f"[green]{escape(op.variant)}[/green]")
-                console.print("    " + " ".join(parts))
+                console.print("    " + diff_markup(var.diff, plain=not console.is_terminal))
             if var.details:
                 console.print(f"    [dim]{escape('; '.join(var.details))}[/dim]")
     if v["kind"] == "story" and v["facts"]:
