@@ -214,11 +214,22 @@ def test_seeds_in_chromium(browser: Any, seeded: tuple[Served, Any]) -> None:
     assert page.locator(".summary-sentence .cite").count() >= 1
     assert page.locator(".variant").count() >= 2
     assert page.locator("table.heatmap td").count() >= 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # wide tables scroll in their box
     _shot(page, "web-seeds-story")
+    page.screenshot(path=str(ARTIFACTS / "web-seeds-story-top.png"))
+    for section in ("summary", "coverage", "timeline"):
+        page.locator(f"#{section}").screenshot(path=str(ARTIFACTS / f"web-seeds-{section}.png"))
+    page.locator(".qgroup").first.screenshot(path=str(ARTIFACTS / "web-seeds-quote-group.png"))
+    page.locator("#coverage .scroll").screenshot(path=str(ARTIFACTS / "web-seeds-heatmap.png"))
+    phone = _page(browser, phone=True)
+    phone.goto(f"{served.url}/stories/{story_id}")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 391
+    phone.screenshot(path=str(ARTIFACTS / "web-seeds-story-phone.png"))
     page.locator(".qcanon a").first.click()
     page.wait_for_selector("table.spread")
     assert page.locator("table.spread tr.variant").count() >= 1
     _shot(page, "web-seeds-quote")
+    page.screenshot(path=str(ARTIFACTS / "web-seeds-quote-top.png"))
     page.goto(f"{served.url}/search?q=START")
     page.wait_for_selector("#quote-results")
     texts = page.locator("#quote-results .hit").all_inner_texts()

@@ -140,6 +140,7 @@ def story_context(story: Story, articles: list[Article], comparison: StoryCompar
     for a in articles:
         by_outlet[outlet_key(a.outlet)].append(a)
     ctx: dict[str, Any] = {"articles": articles, "cite": cite, "by_id": by_id,
+                           "known_outlets": {a.outlet for a in articles if a.outlet},
                            "by_outlet": sorted(by_outlet.items(), key=lambda kv: (-len(kv[1]), kv[0]))}
     if comparison is None:
         ctx.update(summary=[], groups=[], coverage=None, framing=[], chart=timeline_chart(
