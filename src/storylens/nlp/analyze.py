@@ -75,7 +75,8 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     text = a.text
     toks = parsed.toks
     ents = add_treaties(text, relabel_persons(text, repair_persons(text, toks, parsed.ents)))
-    segs = find_segments(text)
+    # a name or a word in marks («Газпрома») is not a quote and must not cut the phrases around it
+    segs = [g for g in find_segments(text) if len(re.findall(r"\w+", text[g.cstart:g.cend])) >= 2]
     paras = paragraphs(text) or [(0, len(text))]
     frames = Frames(text, toks, segs, [(s, e, lab) for s, e, lab, _ in ents], paras)
     direct = frames.quotes()
@@ -130,6 +131,11 @@ def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMen
                 timeline.append((min(s, q.start), r.name))
             if r.kind == "role":
                 mentions.append(EntityMention(text[s:e], s, e, "PERSON", name=r.name))
+    for i in range(len(raw) - 1, -1, -1):  # a multi-paragraph quote: the speaker named at its end
+        if raw[i].continues and refs[i] is None:
+            nxt = next((j for j in range(i + 1, len(raw)) if raw[j].kind != "indirect"), None)
+            if nxt is not None and refs[nxt] is not None:
+                refs[i] = refs[nxt]
     for i, q in enumerate(raw):
         if refs[i] is not None or q.inherit is None:
             continue
@@ -138,11 +144,11 @@ def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMen
             same = [j for j in range(len(raw)) if j != i and raw[j].para == q.para and refs[j] is not None
                     and raw[j].kind != "indirect"]
             prev = [j for j in same if j < i]
-            nxt = [j for j in same if j > i]
+            after = [j for j in same if j > i]
             if prev:
                 src = refs[prev[-1]]
-            elif nxt:
-                src = refs[nxt[0]]
+            elif after:
+                src = refs[after[0]]
             else:
                 before = [j for j in range(i) if raw[j].para == q.para - 1 and refs[j] is not None
                           and raw[j].kind != "indirect"]

@@ -36,6 +36,7 @@ class RawQuote:
     para: int = 0
     sent: int = 0
     segments: list[tuple[int, int]] | None = None
+    continues: bool = False  # a multi-paragraph quote goes on in the next quote
 
 
 class Frames:
@@ -252,7 +253,7 @@ class Frames:
             n_words = len(_WORD.findall(content))
             if n_words < 2:
                 continue
-            q = RawQuote(seg.cstart, seg.cend, "direct", para=self.para_of(seg.start))
+            q = RawQuote(seg.cstart, seg.cend, "direct", para=self.para_of(seg.start), continues=seg.continues)
             first = bisect.bisect_left(self.starts, seg.cstart)
             q.sent = self.toks[first].sent if first < len(self.toks) else 0
             attributed = False
@@ -306,6 +307,8 @@ class Frames:
                                 q.speaker = (self.toks[i].start, self.toks[e].end)
                                 attributed = True
                                 break
+            if attributed and q.speaker is not None and q.start > q.speaker[1] and content[:1].islower():
+                q.kind = "partial"  # "По словам Шойгу, «армия выполнила …»": a fragment after its attribution
             if not attributed and colon:
                 rf = self.right_frame(k)
                 if rf is not None and not re.search(r"[.!?\u2026]$", content):

@@ -292,8 +292,10 @@ class ArticleNames:
             elif any(raw.strip().rstrip(".").endswith(t) for t in MALE_TITLES):
                 self.gender.setdefault(name, "m")
             if self.lang == "ru":
-                last = name.split()[-1].lower()
-                self.gender.setdefault(name, "f" if last.endswith(("ова", "ева", "ина", "ая", "ская")) else "m")
+                parts = name.lower().split()
+                female = parts[-1].endswith(("ова", "ева", "ина", "ая")) or (
+                    len(parts) >= 2 and parts[0].endswith(("а", "я")) and parts[0] not in ("илья", "никита", "фома"))
+                self.gender.setdefault(name, "f" if female else "m")
         for r in self.roles:
             words = r.text.lower()
             if any(w in words for w in ("spokeswoman", "chairwoman")):
@@ -327,6 +329,11 @@ class ArticleNames:
         if p is not None:
             return Resolved(p[2], "person")
         w = text.strip().lower()
+        words = text.split()
+        if 1 <= len(words) <= 3 and all(x[:1].isupper() for x in words):
+            c = self.canonical(text)
+            if len(c.split()) >= 2 and c in {p[2] for p in self.persons}:
+                return Resolved(c, "person")  # a surname the parser did not tag
         if w in EN_PRONOUNS or w in RU_PRONOUNS:
             return Resolved(self.resolve_pronoun(w, s, speakers), "pronoun")
         r = self.resolve_role(text)

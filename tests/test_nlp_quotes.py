@@ -1,0 +1,80 @@
+"""Quote forms on sentences written for these tests: marks, split and multi-paragraph quotes, colon and dash
+attribution, partial and indirect quotes, pronouns, roles, organisations; stray marks never swallow the text."""
+
+from __future__ import annotations
+
+from storylens.model import Article
+from storylens.nlp import EntityResolver, analyze
+from storylens.nlp.marks import find_segments
+from storylens.settings import NlpSettings
+
+
+def run(text: str) -> Article:
+    a = Article(id="t", source="t", text=text, language="en")
+    analyze([a], NlpSettings())
+    return a
+
+
+def by_text(a: Article, start: str) -> tuple[str, str | None, str]:
+    q = next(q for q in a.quotes if q.text.startswith(start))
+    return q.kind, q.speaker.name if q.speaker else None, q.text
+
+
+def test_marks_of_every_kind() -> None:
+    for o, c in [("\u201c", "\u201d"), ("\u00ab", "\u00bb"), ("\u201e", "\u201c"), ('"', '"'), ("\u2018", "\u2019")]:
+        a = run(f"Prime Minister Jane Doe spoke on Tuesday. {o}We will build the bridge next year,{c} Doe said.")
+        assert by_text(a, "We will build")[:2] == ("direct", "Jane Doe"), (o, a.quotes)
+
+
+def test_split_quote_is_one_quote_and_dash_attribution() -> None:
+    a = run("Mayor Tom Baker opened the plant. \u201cWe are strong,\u201d he added, \u201cand we are ready.\u201d\n"
+            "\u201cThe work starts today\u201d, \u2013 he stressed.")
+    kind, who, text = by_text(a, "We are strong")
+    assert (kind, who) == ("direct", "Tom Baker") and "and we are ready" in text
+    assert by_text(a, "The work starts")[:2] == ("direct", "Tom Baker")
+
+
+def test_colon_partial_indirect_role_and_org() -> None:
+    a = run("Acme Corp chief executive John Smith met investors on Monday.\n"
+            "John Smith, Acme Corp chief executive: \u00abWe will not sell the company. Our plan is working.\u00bb\n"
+            "Smith described the offer as \u201ctoo low to consider\u201d.\n"
+            "The Acme chief said that the board agreed with him.\n"
+            "The Kremlin said that it had no comment on the deal.")
+    assert by_text(a, "We will not sell")[:2] == ("direct", "John Smith")
+    assert by_text(a, "too low")[:2] == ("partial", "John Smith")
+    assert by_text(a, "the board agreed")[:2] == ("indirect", "John Smith")
+    assert by_text(a, "it had no comment")[:2] == ("indirect", "Kremlin")
+
+
+def test_multi_paragraph_quote_keeps_speaker() -> None:
+    a = run("Senator Mary Jones spoke at length.\n\u201cWe have waited long enough.\n"
+            "\u201cNow the vote must come,\u201d she said.")
+    assert by_text(a, "We have waited")[1] == "Mary Jones"
+    assert by_text(a, "Now the vote")[1] == "Mary Jones"
+
+
+def test_stray_marks_never_swallow_the_article() -> None:
+    text = ("He said \u201cthis never closes.\n" + "Plain line without quotes.\n" * 50
+            + "\u00bb stray closer and \" lone mark. Then \u201ca real quote here,\u201d she said. \u201e")
+    segs = find_segments(text)
+    assert all("Plain line" not in text[s.cstart:s.cend] for s in segs)
+    a = run(text)
+    assert all(q.end - q.start < 200 for q in a.quotes if q.kind != "indirect")
+    assert any(q.text.startswith("a real quote here") for q in a.quotes)
+    run("\u201c\u201d\u00ab\u00bb\"\"'' \u201c \u201d")  # no crash on marks alone
+    run("")
+
+
+def test_aliases_across_articles_and_no_merge_on_ambiguity() -> None:
+    a1 = run("Hillary Clinton spoke in Ohio. Clinton said the economy was improving.")
+    a2 = run("Bill Clinton visited Iowa. Donald trump was in Texas.")
+    a3 = run("Clinton said nothing. Trump said he would win.\nDonald Trump spoke later.")
+    r = EntityResolver()
+    r.resolve([a1, a2])
+    r.resolve([a3])
+    ents = {e.name: e for e in r.entities()}
+    assert "Hillary Clinton" in ents and "Bill Clinton" in ents
+    assert ents["Donald Trump"].aliases.count("Donald trump") == 1
+    # "Clinton" alone in a3 is ambiguous across the store: it must not join either Clinton
+    c = next(m for m in a3.entities if m.text == "Clinton")
+    assert c.entity_id not in (ents["Hillary Clinton"].id, ents["Bill Clinton"].id)
