@@ -479,8 +479,7 @@ def time_buckets(dates: Sequence[dt.date | None], window_days: int, bucket_days:
         dict[dt.date | None, int], list[int]]:
     """Bucket number of each date.  Buckets are cut at gaps longer than ``window_days`` (no story spans such a gap,
     so those buckets are independent) and every ``bucket_days`` within a busy stretch (``cuts``: the bucket numbers
-    that continue their predecessor, whose stories are merged across the cut).  Undated articles come last, as in
-    the local runner's order."""
+    that continue their predecessor, whose stories are merged across the cut).  Undated articles get bucket -1."""
     days = sorted({d for d in dates if d is not None})
     out: dict[dt.date | None, int] = {}
     cuts: list[int] = []
@@ -496,8 +495,7 @@ def time_buckets(dates: Sequence[dt.date | None], window_days: int, bucket_days:
         out[d] = b
         prev = d
     if None in dates:
-        out[None] = b + 1
-        cuts.append(b + 1)  # undated articles may join any story, so they merge with the rest
+        out[None] = -1  # undated articles come last and may join any story: see assign_stories
     return out, cuts
 
 
@@ -531,7 +529,7 @@ def _add_sparse(x: tuple[int, Any, Any], y: tuple[int, Any, Any]) -> tuple[int, 
     return x[0] + y[0], u, np.bincount(inv, weights=val).astype(np.int64)
 
 
-def _assign_bucket(settings: Settings, prefix: Any) -> Callable[[tuple[int, Iterable[tuple[Article, bytes]]]],
+def _assign_bucket(settings: Settings, prefix: Any, with_state: bool) -> Callable[[tuple[int, Iterable[tuple[Article, bytes]]]],
                                                                 Iterator[Any]]:
     def run(group: tuple[int, Iterable[tuple[Article, bytes]]]) -> Iterator[Any]:
         import numpy as np
@@ -553,6 +551,8 @@ def _assign_bucket(settings: Settings, prefix: Any) -> Callable[[tuple[int, Iter
             vecs[a.id] = v
         for st in assigner.stories():
             yield bucket, st, _centroid([vecs[x] for x in st.articles if x in vecs])
+        if with_state:
+            yield bucket, None, assigner.to_state()
     return run
 
 
@@ -621,39 +621,98 @@ def merge_across_cuts(by_bucket: dict[int, list[tuple[Story, list[float]]]], cut
     return list(merged.values())
 
 
+def combine_states(states: Sequence[bytes], settings: Settings) -> Any:
+    """One assigner holding the stories of several bucket assigners (given in time order), with the document
+    frequencies of the last one (which started from all earlier buckets): the state the sequential run has after
+    its last dated article."""
+    import io
+
+    import numpy as np
+
+    from storylens.stories import StoryAssigner
+
+    metas, docs, titles = [], [], []
+    offset = 0
+    last: Any = None
+    for data in states:
+        z = np.load(io.BytesIO(data), allow_pickle=False)
+        meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+        for d in meta["stories"]:
+            d["key"] = int(d["key"]) + offset
+        offset += int(meta["next"])
+        metas.append(meta)
+        docs.append(z["docs"])
+        titles.append(z["titles"])
+        last = z
+    if last is None:
+        return StoryAssigner(settings.stories)
+    combined = dict(metas[-1])
+    combined.update(next=offset, stories=[d for m in metas for d in m["stories"]],
+                    alias={k: v for m in metas for k, v in m["alias"].items()},
+                    merges=[x for m in metas for x in m["merges"]])
+    buf = io.BytesIO()
+    np.savez_compressed(buf, meta=np.frombuffer(json.dumps(combined).encode("utf-8"), dtype=np.uint8),
+                        docs=np.concatenate(docs).astype(np.float32), titles=np.concatenate(titles).astype(np.float32),
+                        df=last["df"])
+    return StoryAssigner.from_state(buf.getvalue(), settings.stories)
+
+
 def assign_stories(spark: SparkSession, originals: RDD[tuple[Article, bytes]], settings: Settings,
                    bucket_days: int) -> list[Story]:
-    """Stories of the originals: the streaming assigner per time bucket, each bucket starting from the document
-    frequencies of all earlier buckets (so an independent bucket gets exactly the sequential run's stories)."""
+    """Stories of the originals, as the local runner's streaming assigner finds them.
+
+    Dated articles: the streaming assigner per time bucket (one task each), each bucket starting from the document
+    frequencies of all earlier buckets, so a bucket bounded by quiet gaps gets exactly the sequential run's stories.
+    Undated articles come last in the local runner's order and may join any story: they are added on the driver to
+    an assigner combined from the buckets' states.  Buckets cut inside a busy stretch are merged by centroid.
+    """
     import numpy as np
 
     sc = spark.sparkContext
     originals = originals.persist()
     dates = originals.map(lambda p: p[0].published.value).distinct().collect()
     bucket_of, cuts = time_buckets(dates, settings.stories.window_days, bucket_days)
+    undated = None in bucket_of
     bc = sc.broadcast(bucket_of)
     per_bucket = dict(originals.mapPartitions(_bucket_doc_freq(settings, bc)).reduceByKey(_add_sparse).collect())
     prefix: dict[int, tuple[int, Any, Any]] = {}
     run_n, run_idx, run_val = 0, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    for b in sorted(per_bucket):
+    for b in sorted(k for k in per_bucket if k >= 0) + ([-1] if -1 in per_bucket else []):
         if run_n:
             prefix[b] = (run_n, run_idx, run_val)
         run_n, run_idx, run_val = _add_sparse((run_n, run_idx, run_val), per_bucket[b])
     bc_prefix = sc.broadcast(prefix)
-    rows = (originals.map(lambda p: (bc.value[p[0].published.value], p)).groupByKey()
-            .flatMap(_assign_bucket(settings, bc_prefix)).collect())
+    rows = (originals.filter(lambda p: p[0].published.value is not None)
+            .map(lambda p: (bc.value[p[0].published.value], p)).groupByKey()
+            .flatMap(_assign_bucket(settings, bc_prefix, undated)).collect())
+    by_bucket: dict[int, list[tuple[Story, list[float]]]] = defaultdict(list)
+    states: dict[int, bytes] = {}
+    for b, st, c in rows:
+        if st is None:
+            states[b] = c
+        else:
+            by_bucket[b].append((st, c))
+    if undated:
+        from storylens.embed import ArticleVectors
+
+        assigner = combine_states([states[b] for b in sorted(states)], settings)
+        if not states and -1 in prefix:
+            n, idx, val = prefix[-1]
+            assigner.df.n = n
+            np.add.at(assigner.df.table, idx, val.astype(assigner.df.table.dtype))
+        late = originals.filter(lambda p: p[0].published.value is None).collect()
+        for a, vb in sorted(late, key=lambda p: _sort_key(p[0])):
+            assigner.add(a, ArticleVectors.from_bytes(vb))
+        bucket_of_story = {st.id: b for b, items in by_bucket.items() for st, _ in items}
+        centroids = {s.id: [float(x) for x in s.centroid] for s in assigner._stories.values()}
+        by_bucket = defaultdict(list)
+        for st in assigner.stories():
+            by_bucket[bucket_of_story.get(st.id, -1)].append((st, centroids.get(st.id, [])))
     bc.unpersist()
     bc_prefix.unpersist()
     originals.unpersist()
-    by_bucket: dict[int, list[tuple[Story, list[float]]]] = defaultdict(list)
-    seen: dict[str, int] = {}
-    for b, st, c in rows:
-        if st.id in seen and seen[st.id] != b:  # story ids derive from article ids: unique, but be safe
-            st.id = f"{st.id}-b{b}"
-        seen[st.id] = b
-        by_bucket[b].append((st, c))
     if not cuts:
-        return [st for b in sorted(by_bucket) for st, _ in by_bucket[b]]
+        return [st for b in sorted(by_bucket, key=lambda k: (k < 0, k)) for st, _ in by_bucket[b]]
     return merge_across_cuts(by_bucket, cuts, settings)
 
 
