@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from storylens.clean.outlet import normalise_outlet
 from storylens.corpus import Corpus
 from storylens.model import Article
 
@@ -42,7 +43,7 @@ def test_every_article_loads_with_title_outlet_date(truth: dict[str, Any], by_id
     wrong = []
     for t in truth["articles"]:
         a = by_id[t["id"]]
-        accepted_outlets = {t["outlet"], *t.get("outlet_also_accepted", [])}
+        accepted_outlets = {normalise_outlet(t["outlet"]), *t.get("outlet_also_accepted", [])}
         if "Harbor Wire" in t.get("outlet_note", "") and t["id"].startswith("b02"):
             accepted_outlets.add("Harbor Wire")
         if a.title != t["title"]:

@@ -256,10 +256,10 @@ class Runner:
                     seen_in_batch.add(art.id)
                     if old_hash is not None:
                         updated.add(art.id)
-                    else:
-                        dup, kind = deduper.check_and_add(art)
-                        art.duplicate_of, art.duplicate_kind = dup, kind
                     prepared.append(art)
+                for art in dedupe_order(prepared):
+                    if art.id not in updated:
+                        art.duplicate_of, art.duplicate_kind = deduper.check_and_add(art)
                 if not prepared:
                     continue
                 analyzed, failed = self.c.analyze(prepared)
@@ -359,6 +359,17 @@ class Runner:
         return len(articles), len(stories)
 
 
+def dedupe_order(articles: Sequence[Article]) -> list[Article]:
+    """The order in which a batch meets the duplicate index, so that an original precedes its copies: by
+    publication date, then articles that say they are republished ("originally published on …") last."""
+    def key(ia: tuple[int, Article]) -> tuple[dt.date, int, int]:
+        i, a = ia
+        syndicated = any(r.rule == "syndication_notice" for r in a.removed)
+        return (a.published.value or dt.date.max, int(syndicated), i)
+
+    return [a for _, a in sorted(enumerate(articles), key=key)]
+
+
 def _entities_for(article: Article, entities: Sequence[Entity]) -> list[Entity]:
     ids = {m.entity_id for m in article.entities} | {q.speaker.entity_id for q in article.quotes if q.speaker}
     return [e for e in entities if e.id in ids]
@@ -392,8 +403,9 @@ def analyze_items(items: Iterable[Item], settings: Settings | None = None,
                 if on_error:
                     on_error(ItemResult(source=r.source, id=r.key, status="rejected", stage="clean", reason=str(e)))
                 continue
-            a.duplicate_of, a.duplicate_kind = deduper.check_and_add(a)
             arts.append(a)
+        for a in dedupe_order(arts):
+            a.duplicate_of, a.duplicate_kind = deduper.check_and_add(a)
         ok, bad = comps.analyze(arts)
         for a, reason in bad:
             if on_error:

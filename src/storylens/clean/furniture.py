@@ -234,6 +234,9 @@ def clean_text(text: str, *, title: str | None = None, structural: bool = True, 
             removed.append(RemovedLine(ln, "title_repeat"))
             continue
         body.append(ln)
+    if not body and found_title and not given:
+        # a one-line text is the article, not its title
+        body, found_title = [found_title], None
 
     if structural:
         body = _rejoin(body)

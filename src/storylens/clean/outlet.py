@@ -43,7 +43,49 @@ def outlet_from_url(url: str | None) -> str | None:
 def normalise_outlet(name: str | None) -> str | None:
     if not name or not name.strip():
         return None
-    return known_outlet(name) or name.strip()
+    known = known_outlet(name)
+    if known:
+        return known
+    name = " ".join(name.split())
+    # "The Meridian Post" and "Meridian Post" are one outlet; a one-word name keeps its article ("The Hill")
+    if name[:4].lower() == "the " and len(name.split()) > 2:
+        name = name[4:]
+    return name
+
+
+# self-promotion furniture names its own outlet: "Follow Baltic Ledger on Telegram", "Subscribe to The X briefing"
+SELF_PROMOTION = re.compile(
+    r"\b(?:[Ff]ollow|[Ss]ubscribe to|[Ss]ign up (?:for|to)|[Dd]ownload)\s+(?:the\s+|The\s+)?"
+    r"(?P<name>[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*){0,3})")
+
+
+# "… he told Northgate Daily" / "in an interview with Reuters": an outlet quoting its own interview
+TOLD_OUTLET = re.compile(
+    r"\b(?:told|said to|in an interview with|speaking to)\s+(?:the\s+)?"
+    r"(?P<name>[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*){0,3})")
+OUTLET_WORDS = {"post", "times", "daily", "news", "wire", "ledger", "herald", "journal", "gazette", "tribune",
+                "telegraph", "guardian", "independent", "observer", "express", "mail", "agency", "tv", "radio",
+                "chronicle", "courier", "standard", "review", "weekly", "press", "bulletin", "dispatch"}
+
+
+def outlet_from_interview(text: str) -> tuple[str, str] | None:
+    """(outlet, evidence) from "told <Outlet>" when the name is a known outlet or reads like a newspaper's."""
+    for m in TOLD_OUTLET.finditer(text):
+        name = m.group("name").rstrip(".'’")
+        known = known_outlet(name)
+        if known or name.split()[-1].lower() in OUTLET_WORDS:
+            return (known or normalise_outlet(name) or name), m.group()
+    return None
+
+
+def outlet_from_promotion(line: str) -> str | None:
+    m = SELF_PROMOTION.search(line)
+    if not m:
+        return None
+    words = m.group("name").split()
+    while words and words[-1].lower() in ("on", "app", "morning", "evening", "daily") and len(words) > 1:
+        words.pop()
+    return normalise_outlet(" ".join(words)) if words else None
 
 
 def split_title_suffix(title: str) -> tuple[str, str | None, list[str]]:

@@ -12,7 +12,14 @@ from storylens.clean.dateline import find_dateline
 from storylens.clean.dates import infer_published, parse_metadata_date, resolve_mentions
 from storylens.clean.furniture import FurnitureModel, clean_text, normalise_text
 from storylens.clean.language import detect_language, script_of
-from storylens.clean.outlet import known_outlet, normalise_outlet, outlet_from_url, split_title_suffix
+from storylens.clean.outlet import (
+    known_outlet,
+    normalise_outlet,
+    outlet_from_interview,
+    outlet_from_promotion,
+    outlet_from_url,
+    split_title_suffix,
+)
 from storylens.model import Article, Paragraph, RawDocument
 from storylens.settings import Settings
 
@@ -81,6 +88,14 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
 
 
+_BYLINE_LEAD = re.compile(r"^.*?(by [^|·•]+[|·•]\s*|(published|updated|posted)( on)?:?\s*)", re.I)
+
+
+def _date_part(line: str) -> str:
+    """The date of a byline or timestamp line ("By Anna Kovac | 3 March 2025, 18:05" -> "3 March 2025, 18:05")."""
+    return _BYLINE_LEAD.sub("", line, count=1).strip()
+
+
 def _fetched(raw: RawDocument) -> dt.date | None:
     v = raw.meta.get("fetched")
     return parse_metadata_date(v) if isinstance(v, str) else None
@@ -111,6 +126,8 @@ def prepare(raw: RawDocument, settings: Settings, furniture: FurnitureModel | No
         if dateline:
             break
     url_outlet = outlet_from_url(body.url) if body.url else None
+    promo = next(((o, r.text) for r in cleaned.removed for o in [outlet_from_promotion(r.text)] if o), None)
+    told = outlet_from_interview(text)
     candidates: list[tuple[str | None, str]] = [
         (normalise_outlet(raw.outlet), "metadata"),
         (url_outlet if url_outlet and known_outlet(url_outlet) else None, f"URL {body.url}"),
@@ -118,7 +135,9 @@ def prepare(raw: RawDocument, settings: Settings, furniture: FurnitureModel | No
         (normalise_outlet(dateline.outlet) if dateline and dateline.outlet else None,
          f"dateline '{paragraphs_text[dl_par][: dateline.end].strip()}'" if dateline else ""),
         (normalise_outlet(title_outlet), f"title suffix '{title_outlet}'"),
+        (promo[0] if promo else None, f"self-promotion line '{promo[1]}'" if promo else ""),
         (cleaned.credit_outlets[0] if cleaned.credit_outlets else None, "credit line"),
+        (told[0] if told else None, f"interview '{told[1]}'" if told else ""),
         (url_outlet, f"URL domain of {body.url}"),
     ]
     outlet, evidence = next(((n, ev) for n, ev in candidates if n), (None, None))
@@ -142,7 +161,11 @@ def prepare(raw: RawDocument, settings: Settings, furniture: FurnitureModel | No
     langs = [lang for lang in langs if lang in ("en", "ru", "de", "fr", "es", "it", "uk", "pl")] or ["en"]
 
     # dates
-    published = infer_published(text, dateline.date if dateline else None, metadata=body.date,
+    # a byline or timestamp line is furniture, but the page's own statement of when it was published
+    stamp = next((r.text for r in cleaned.removed if r.rule in ("timestamp", "byline") and
+                  parse_metadata_date(_date_part(r.text))), None)
+    metadata_date = body.date or (_date_part(stamp) if stamp else None)
+    published = infer_published(text, dateline.date if dateline else None, metadata=metadata_date,
                                 upper=_fetched(raw), languages=langs)
     mentions = resolve_mentions(text, published.value, langs)
 
