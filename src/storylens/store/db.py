@@ -329,9 +329,9 @@ class Store:
                     .join(ArticleRow, ArticleRow.id == QuoteRow.article_id)
                     .order_by(ArticleRow.published, ArticleRow.seq, QuoteRow.start))
             if speaker:
-                like = f"%{speaker.lower()}%"
-                stmt = stmt.where(or_(func.lower(QuoteRow.speaker_name).like(like),
-                                      func.lower(QuoteRow.speaker_text).like(like)))
+                needle = speaker.lower()
+                stmt = stmt.where(or_(func.lower(QuoteRow.speaker_name).contains(needle, autoescape=True),
+                                      func.lower(QuoteRow.speaker_text).contains(needle, autoescape=True)))
             if outlet:
                 stmt = stmt.where(func.lower(ArticleRow.outlet) == outlet.lower())
             if since:
@@ -341,7 +341,7 @@ class Store:
             if story_id:
                 stmt = stmt.where(ArticleRow.story_id == story_id)
             if q:
-                stmt = stmt.where(func.lower(QuoteRow.text).like(f"%{q.lower()}%"))
+                stmt = stmt.where(func.lower(QuoteRow.text).contains(q.lower(), autoescape=True))
             if limit is not None:
                 stmt = stmt.limit(limit).offset(offset)
             return [StoredQuote(id=r.id, article_id=r.article_id, text=r.text, kind=r.kind, start=r.start, end=r.end,
@@ -395,7 +395,7 @@ class Store:
             if until:
                 stmt = stmt.where(StoryRow.first_seen <= until)
             if q:
-                stmt = stmt.where(func.lower(StoryRow.title).like(f"%{q.lower()}%"))
+                stmt = stmt.where(func.lower(StoryRow.title).contains(q.lower(), autoescape=True))
             if outlet:
                 sub = select(ArticleRow.story_id).where(func.lower(ArticleRow.outlet) == outlet.lower())
                 stmt = stmt.where(StoryRow.id.in_(sub))
