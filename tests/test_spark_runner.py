@@ -134,15 +134,6 @@ def test_same_stories_as_the_local_runner(spark_out: Path, local: Any) -> None:
     assert got == want
 
 
-def test_seed_stories_keep_2018_and_2021_apart(spark_out: Path, gold: dict[str, Any]) -> None:
-    """Time buckets never join the two 2018 events to each other or to the 2021 story (gold.json)."""
-    story = {a["id"].rsplit("/", 1)[-1]: a["story_id"] for a in table(spark_out, "articles")}
-    files = [g["file"] for g in gold["articles"]]
-    assert all(story.get(f) for f in files), story
-    s2021 = {story[f] for f in files[:3]}
-    assert story[files[3]] not in s2021 and story[files[4]] not in s2021 and story[files[3]] != story[files[4]]
-
-
 def test_load_into_the_store(spark_out: Path, db_url: str) -> None:
     from storylens.spark.load import link_narratives, load
     from storylens.store import Store

@@ -379,8 +379,12 @@ def dedupe(spark: SparkSession, arts: RDD[tuple[Ordinal, Article]], settings: Se
     comp = _components_of(pairs)
 
     def replay(group: tuple[str, Iterable[tuple[Ordinal, Article]]]) -> Iterator[tuple[str, tuple[str, str]]]:
+        from storylens import pipeline
+
         d = _deduper(settings)
-        for _, a in sorted(group[1], key=lambda p: p[0]):
+        members = [a for _, a in sorted(group[1], key=lambda p: p[0])]
+        order = getattr(pipeline, "dedupe_order", None)  # the local runner's order: originals before copies
+        for a in (order(members) if order is not None else members):
             dup, kind = d.check_and_add(a)
             if dup is not None:
                 yield a.id, (dup, kind)
