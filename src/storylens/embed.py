@@ -62,7 +62,7 @@ class Embedder:
     name = MODEL_NAME
     dim = DIM
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 256) -> None:  # 256 measured ~35% faster than 64 on 2 cores
         self.batch_size = batch_size
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
