@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -426,13 +427,18 @@ def _decode(tp: Any, value: Any) -> Any:
     return value
 
 
-def from_jsonable(cls: type[T], data: dict[str, Any]) -> T:
-    """Rebuild a record (and its nested records) from :func:`to_jsonable` output; unknown keys are ignored."""
+@functools.cache
+def _fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field name, resolved type) of a record class, computed once per class."""
     import typing
 
     hints = typing.get_type_hints(cls)
-    kwargs = {f.name: _decode(hints[f.name], data[f.name])
-              for f in dataclasses.fields(cls) if f.name in data}  # type: ignore[arg-type]
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+
+
+def from_jsonable(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a record (and its nested records) from :func:`to_jsonable` output; unknown keys are ignored."""
+    kwargs = {name: _decode(tp, data[name]) for name, tp in _fields_of(cls) if name in data}  # type: ignore[arg-type]
     return cls(**kwargs)
 
 
