@@ -43,24 +43,28 @@ class NlpSettings:
 @dataclass(slots=True)
 class StorySettings:
     window_days: int = 7
-    join_threshold: float = 0.5
+    join_threshold: float = 0.9  # tuned on ECB+ dev odd topics (benchmarks/clusters_ecb.py)
     narrative_threshold: float = 0.35
     # stories (additive): similarity = w_doc*cos(doc, centroid) + w_lex*tfidf cosine + w_names*entity cosine
     # + w_quotes*shared quote shingles - time/date penalties; see storylens.stories.assign
     w_doc: float = 0.5
-    w_lex: float = 0.5
-    w_names: float = 0.3
+    w_lex: float = 2.2
+    w_names: float = 0.8
     w_quotes: float = 0.3
     time_penalty: float = 0.1  # times gap/window_days when both dates are known
-    undated_penalty: float = 0.0  # when the article or the story has no date
-    date_conflict_penalty: float = 0.25  # the texts name days further apart than window_days
-    date_match_bonus: float = 0.05  # the texts name the same day (within one day)
-    crosslingual_offset: float = 0.2  # another language: score = cos(doc, centroid) - offset
-    merge_threshold: float = 0.7  # bridging article and story-story similarity both above this merge two stories
+    undated_penalty: float = 0.2  # one side dated, the other not: no evidence it is the same time
+    date_conflict_penalty: float = 0.3  # the texts name days further apart than window_days
+    date_match_bonus: float = 0.1  # the texts name the same day (within one day)
+    year_conflict_penalty: float = 0.2  # the texts name years and none is shared
+    crosslingual_scale: float = 1.5  # another language: score = scale * cos(doc, centroid) - offset
+    crosslingual_offset: float = 0.15
+    merge_threshold: float = 1.2  # bridging article and story-story similarity both above this merge two stories
     candidates: int = 12  # nearest story centroids taken from each index
     terms_per_article: int = 80
     terms_per_story: int = 300
-    refine_passes: int = 1  # recluster: re-place every article against the final stories
+    batch_threshold: float = 0.6  # recluster: average-linkage cut on the pairwise similarity
+    batch_verify_margin: float = 0.2  # recluster: a member scoring below join_threshold - margin against its group leaves it
+    batch_max_block: int = 4000  # recluster: larger time blocks go through the streaming assigner
 
 
 @dataclass(slots=True)

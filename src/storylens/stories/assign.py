@@ -22,7 +22,7 @@ import io
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,15 +35,27 @@ from storylens.stories.features import (
     DocFreq,
     Features,
     cosine,
-    date_distance,
     date_points,
     names_of,
+    pair_adjustment,
+    script_of,
     quote_shingles,
     term_counts,
     weigh,
+    years_of,
 )
 
 STATE_VERSION = 1
+
+
+def hard_date(article: Article) -> dt.date | None:
+    """The publication date used for the time window: metadata or dateline dates.  A date guessed from the
+    body text alone (``source == "text"`` and ``inferred``) only counts as a named day (a soft signal), so a
+    wrong guess cannot keep an article away from its story."""
+    p = article.published
+    if p.value is None or (p.inferred and p.source == "text"):
+        return None
+    return p.value
 
 
 def story_id_for(founder: str) -> str:
@@ -62,12 +74,13 @@ class _Story:
     first: dt.date | None = None
     last: dt.date | None = None
     terms: dict[str, float] = field(default_factory=dict)
-    terms_norm: float = 0.0
+    terms_norm: dict[str, float] = field(default_factory=dict)
     names: dict[str, float] = field(default_factory=dict)
-    names_norm: float = 0.0
+    names_norm: dict[str, float] = field(default_factory=dict)
     quotes: set[int] = field(default_factory=set)
     points: list[tuple[int | None, int, int]] = field(default_factory=list)
-    languages: Counter[str] = field(default_factory=Counter)
+    years: set[int] = field(default_factory=set)
+    languages: Counter[str] = field(default_factory=Counter)  # counts by alphabet (script_of)
     outlets: list[str] = field(default_factory=list)
     buckets: set[int] = field(default_factory=set)
     indexed: np.ndarray | None = None  # the centroid as last written to the indexes
@@ -77,14 +90,25 @@ class _Story:
         return normalise(self.doc_sum)
 
 
-def _add_bag(bag: dict[str, float], other: dict[str, float], limit: int) -> float:
+def _add_bag(bag: dict[str, float], other: dict[str, float], limit: int) -> dict[str, float]:
+    """Add ``other`` into ``bag`` (pruned to ``limit`` heaviest terms past twice that); the bag's norms by alphabet."""
     for t, v in other.items():
         bag[t] = bag.get(t, 0.0) + v
     if len(bag) > 2 * limit:
         keep = sorted(bag.items(), key=lambda kv: -kv[1])[:limit]
         bag.clear()
         bag.update(keep)
-    return math.sqrt(sum(v * v for v in bag.values()))
+    return _norms(bag)
+
+
+def _norms(bag: dict[str, float]) -> dict[str, float]:
+    """Norm of the bag's terms of each alphabet: an English article is compared with the English part of a
+    bilingual story."""
+    sq: dict[str, float] = {}
+    for t, v in bag.items():
+        k = "cyrillic" if any("\u0400" <= ch <= "\u04ff" for ch in t) else "latin"
+        sq[k] = sq.get(k, 0.0) + v * v
+    return {k: math.sqrt(x) for k, x in sq.items()}
 
 
 class _Ann:
@@ -140,12 +164,13 @@ class StoryAssigner:
         if count_df:
             self.df.add(set(counts) | set(names))
         return Features(
-            id=article.id, date=article.published.value, language=(article.language or None),
+            id=article.id, date=hard_date(article), language=(article.language or None),
             doc=normalise(vectors.doc), title_vec=normalise(vectors.title), title=article.title,
             outlet=article.outlet,
             terms=weigh(counts, self.df, self.settings.terms_per_article),
             names=weigh(names, self.df, self.settings.terms_per_article),
-            quotes=quote_shingles(article), dates=date_points(article))
+            quotes=quote_shingles(article), dates=date_points(article), years=years_of(article),
+            script=script_of(f"{article.title or ''} {article.text or ''}"))
 
     # ---- scoring ---------------------------------------------------------------------------------------
     def _gap(self, f: Features, s: _Story) -> int | None:
@@ -162,25 +187,21 @@ class StoryAssigner:
         if gap is not None and gap > st.window_days:
             return -math.inf
         emb = float(np.dot(f.doc, s.centroid))
-        same_lang = f.language is None or not s.languages or f.language in s.languages
-        if same_lang:
-            lex = cosine(f.terms, s.terms, s.terms_norm)
-            nam = cosine(f.names, s.names, s.names_norm)
+        score = -math.inf
+        if not s.languages or f.script in s.languages:
+            lex = cosine(f.terms, s.terms, s.terms_norm.get(f.script))
+            nam = cosine(f.names, s.names, s.names_norm.get(f.script))
             score = st.w_doc * emb + st.w_lex * lex + st.w_names * nam
-        else:  # another language: only the multilingual embedding can compare the texts
-            score = emb - st.crosslingual_offset
+        if any(k != f.script for k in s.languages):  # another alphabet: only the multilingual embedding compares
+            score = max(score, st.crosslingual_scale * emb - st.crosslingual_offset)
         if f.quotes and s.quotes:
             score += st.w_quotes * len(f.quotes & s.quotes) / len(f.quotes)
         if gap is not None:
             score -= st.time_penalty * gap / max(1, st.window_days)
-        elif f.date is None or s.first is None:
+        elif (f.date is None) != (s.first is None):
             score -= st.undated_penalty
-        dd = date_distance(f.dates, s.points)
-        if dd is not None:
-            if dd > st.window_days:
-                score -= st.date_conflict_penalty
-            elif dd <= 1:
-                score += st.date_match_bonus
+        score += pair_adjustment(f.dates, f.years, s.points, s.years, st.window_days, st.date_conflict_penalty,
+                                 st.date_match_bonus, st.year_conflict_penalty)
         return score
 
     def story_similarity(self, a: _Story, b: _Story) -> float:
@@ -192,14 +213,12 @@ class StoryAssigner:
                 return -math.inf
         emb = float(np.dot(a.centroid, b.centroid))
         if set(a.languages) & set(b.languages) or not a.languages or not b.languages:
-            s = (st.w_doc * emb + st.w_lex * cosine(a.terms, b.terms, b.terms_norm)
-                 + st.w_names * cosine(a.names, b.names, b.names_norm))
+            s = (st.w_doc * emb + st.w_lex * cosine(a.terms, b.terms)
+                 + st.w_names * cosine(a.names, b.names))
         else:
-            s = emb - st.crosslingual_offset
-        dd = date_distance(a.points, b.points)
-        if dd is not None and dd > st.window_days:
-            s -= st.date_conflict_penalty
-        return s
+            s = st.crosslingual_scale * emb - st.crosslingual_offset
+        return s + pair_adjustment(a.points, a.years, b.points, b.years, st.window_days, st.date_conflict_penalty,
+                                   0.0, st.year_conflict_penalty)
 
     # ---- candidates ------------------------------------------------------------------------------------
     def _bucket(self, d: dt.date) -> int:
@@ -270,8 +289,9 @@ class StoryAssigner:
             s.quotes |= f.quotes
         pts = set(s.points) | set(f.dates)
         s.points = sorted(pts, key=lambda p: (p[0] or 0, p[1], p[2]))[-64:]
-        if f.language:
-            s.languages[f.language] += 1
+        if len(s.years) < 64:
+            s.years |= f.years
+        s.languages[f.script] += 1
         if f.outlet and f.outlet not in s.outlets:
             s.outlets.append(f.outlet)
         c = s.centroid
@@ -297,6 +317,7 @@ class StoryAssigner:
         keep.quotes |= gone.quotes
         keep.points = sorted(set(keep.points) | set(gone.points), key=lambda p: (p[0] or 0, p[1], p[2]))[-64:]
         keep.languages.update(gone.languages)
+        keep.years |= gone.years
         keep.outlets.extend(o for o in gone.outlets if o not in keep.outlets)
         c = keep.centroid
         if gone.best_title_vec is not None and (
@@ -373,7 +394,7 @@ class StoryAssigner:
             "stories": [{
                 "key": s.key, "id": s.id, "title": s.best_title, "articles": s.articles, "dates": s.dates,
                 "first": s.first.isoformat() if s.first else None, "last": s.last.isoformat() if s.last else None,
-                "terms": s.terms, "names": s.names, "quotes": sorted(s.quotes), "points": s.points,
+                "terms": s.terms, "names": s.names, "quotes": sorted(s.quotes), "points": s.points, "years": sorted(s.years),
                 "languages": dict(s.languages), "outlets": s.outlets} for s in stories],
         }
         buf = io.BytesIO()
@@ -407,11 +428,12 @@ class StoryAssigner:
             s.first = dt.date.fromisoformat(d["first"]) if d["first"] else None
             s.last = dt.date.fromisoformat(d["last"]) if d["last"] else None
             s.terms = {k: float(v) for k, v in d["terms"].items()}
-            s.terms_norm = math.sqrt(sum(v * v for v in s.terms.values()))
+            s.terms_norm = _norms(s.terms)
             s.names = {k: float(v) for k, v in d["names"].items()}
-            s.names_norm = math.sqrt(sum(v * v for v in s.names.values()))
+            s.names_norm = _norms(s.names)
             s.quotes = set(d["quotes"])
             s.points = [(p[0], p[1], p[2]) for p in d["points"]]
+            s.years = set(d.get("years", []))
             s.languages = Counter(d["languages"])
             s.outlets = list(d["outlets"])
             a._stories[s.key] = s
@@ -446,51 +468,128 @@ def _sort_key(a: Article) -> tuple[dt.date, str]:
 
 def recluster(articles: Sequence[Article], vectors: Sequence[ArticleVectors], settings: StorySettings | None = None
               ) -> tuple[list[Story], list[StoryMerge]]:
-    """Batch re-clustering (back-fills): document frequencies from the whole batch first, then the articles in
-    publication order (undated last) through the streaming assigner, then a pass merging stories that the
-    whole picture shows are one."""
+    """Batch re-clustering (back-fills).
+
+    Document frequencies come from the whole batch.  Articles are cut into time blocks (a gap longer than
+    ``window_days`` between consecutive dates starts a new block; undated articles form one block); each block is
+    clustered by average linkage over the pairwise similarity (the streaming score's terms, article to article;
+    pairs further apart in time than the window never link) cut at ``batch_threshold``.  A block larger than
+    ``batch_max_block`` goes through the streaming assigner instead, so memory stays bounded.  Stories are then
+    built in publication order, so ids come from each story's earliest article.
+    """
     st = settings or StorySettings()
     a = StoryAssigner(st)
     pairs = sorted(zip(articles, vectors, strict=True), key=lambda p: _sort_key(p[0]))
     for art, _ in pairs:
         a.df.add(set(term_counts(art.text or "", art.title)) | set(names_of(art)))
     feats = [a.features(art, v, count_df=False) for art, v in pairs]
-    for f in feats:
+    blocks: list[list[Features]] = []
+    undated = [f for f in feats if f.date is None]
+    if len(feats) <= st.batch_max_block:
+        blocks.append(feats)  # one block: time still counts pair by pair
+        undated = []
+    else:
+        prev: dt.date | None = None
+        for f in feats:
+            if f.date is None:
+                continue
+            if prev is None or (f.date - prev).days > st.window_days:
+                blocks.append([])
+            blocks[-1].append(f)
+            prev = f.date
+    for block in blocks:
+        if len(block) > st.batch_max_block:
+            for f in block:
+                a.add_features(f)
+            continue
+        for group in _verified(a, _average_linkage(block, st)):
+            s = a._new_story(group[0])
+            for f in group:
+                a._join(s, f)
+    for f in undated:  # large back-fills: undated articles join the stories built above, or start their own
         a.add_features(f)
-    if st.refine_passes:
-        a = _refine(a, feats, st)
     return a.stories(), list(a.merges)
 
 
-def _refine(a: StoryAssigner, feats: Iterable[Features], st: StorySettings) -> StoryAssigner:
-    """One k-means-like pass: every article re-placed against the final stories (its own story minus itself);
-    rebuilt so ids still come from each story's founding article."""
-    feats = list(feats)
-    target: dict[str, int] = {}
-    for f in feats:
-        own = a._article_story.get(f.id)
-        best_key, best = None, -math.inf
-        for s in a.candidates(f):
-            sc = a.score(f, s)
-            if s.id == own and len(s.articles) == 1:
+def pair_similarity(f: Features, g: Features, st: StorySettings) -> float:
+    """The streaming score's terms for two articles."""
+    if f.date is not None and g.date is not None and abs((f.date - g.date).days) > st.window_days:
+        return -math.inf
+    emb = float(np.dot(f.doc, g.doc))
+    if f.script != g.script:
+        # the streaming scale, moved onto the pairwise one
+        sim = st.crosslingual_scale * emb - st.crosslingual_offset - (st.join_threshold - st.batch_threshold)
+    else:
+        sim = st.w_doc * emb + st.w_lex * cosine(f.terms, g.terms) + st.w_names * cosine(f.names, g.names)
+    if f.quotes and g.quotes:
+        sim += st.w_quotes * len(f.quotes & g.quotes) / min(len(f.quotes), len(g.quotes))
+    if f.date is not None and g.date is not None:
+        sim -= st.time_penalty * abs((f.date - g.date).days) / max(1, st.window_days)
+    elif (f.date is None) != (g.date is None):
+        sim -= st.undated_penalty
+    return sim + pair_adjustment(f.dates, f.years, g.dates, g.years, st.window_days, st.date_conflict_penalty,
+                                 st.date_match_bonus, st.year_conflict_penalty)
+
+
+def _verified(a: StoryAssigner, groups: list[list[Features]]) -> list[list[Features]]:
+    """Each member of a linked group must also pass the streaming test (``join_threshold``) against the rest of
+    its group; one that does not is set apart (average linkage can chain two weak links into one story)."""
+    out: list[list[Features]] = []
+    for g in groups:
+        if len(g) < 2 or len(g) > 200:
+            out.append(g)
+            continue
+        keep: list[Features] = []
+        for i, f in enumerate(g):
+            rest = _Story(key=-1, id="", doc_sum=np.zeros(DIM, dtype=np.float32))
+            for j, h in enumerate(g):
+                if j != i:
+                    _fold(rest, h, a.settings.terms_per_story)
+            if a.score(f, rest) >= a.settings.join_threshold - a.settings.batch_verify_margin:
+                keep.append(f)
+            else:
+                out.append([f])
+        if keep:
+            out.append(keep)
+    return out
+
+
+def _fold(s: _Story, f: Features, lim: int) -> None:
+    """The scoring-relevant part of :meth:`StoryAssigner._join` (no index, no title)."""
+    s.doc_sum = s.doc_sum + f.doc
+    if f.date is not None:
+        s.first = f.date if s.first is None else min(s.first, f.date)
+        s.last = f.date if s.last is None else max(s.last, f.date)
+    s.terms_norm = _add_bag(s.terms, f.terms, lim)
+    s.names_norm = _add_bag(s.names, f.names, lim)
+    s.quotes |= f.quotes
+    s.points = sorted(set(s.points) | set(f.dates), key=lambda p: (p[0] or 0, p[1], p[2]))
+    s.years |= f.years
+    s.languages[f.script] += 1
+
+
+def _average_linkage(block: list[Features], st: StorySettings) -> list[list[Features]]:
+    n = len(block)
+    if n == 1:
+        return [block]
+    from sklearn.cluster import AgglomerativeClustering
+
+    docs = np.stack([f.doc for f in block])
+    emb = docs @ docs.T
+    # texts this far apart in embedding space are unrelated (similarity ~0): not scored in full
+    sim = np.where(emb < 0.15, st.w_doc * emb, 0.0).astype(np.float64)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if emb[i, j] < 0.15:
                 continue
-            if sc > best:
-                best_key, best = s.key, sc
-        own_key = a._by_id.get(a.resolve(own or ""))
-        target[f.id] = best_key if best_key is not None and best >= st.join_threshold else (
-            own_key if own_key is not None and len(a._stories[own_key].articles) > 1 else -1)
-    b = StoryAssigner(st)
-    b.df = a.df
+            v = pair_similarity(block[i], block[j], st)
+            sim[i, j] = sim[j, i] = max(v, -10.0)
+    big = 20.0
+    dist = np.clip(big - sim, 0.0, None)
+    np.fill_diagonal(dist, 0.0)
+    labels = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="average",
+                                     distance_threshold=big - st.batch_threshold).fit_predict(dist)
     groups: dict[int, list[Features]] = {}
-    for f in feats:
-        k = target[f.id]
-        if k == -1:
-            groups[-1 - len(groups)] = [f]
-        else:
-            groups.setdefault(k, []).append(f)
-    for grp in groups.values():
-        s = b._new_story(grp[0])
-        for f in grp:
-            b._join(s, f)
-    b.merges = list(a.merges)
-    return b
+    for f, lab in zip(block, labels, strict=True):
+        groups.setdefault(int(lab), []).append(f)
+    return list(groups.values())

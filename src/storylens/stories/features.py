@@ -200,6 +200,42 @@ class Features:
     names: dict[str, float]
     quotes: set[int]
     dates: list[tuple[int | None, int, int]] = field(default_factory=list)
+    years: set[int] = field(default_factory=set)
+    script: str = "latin"
+
+
+def script_of(text: str) -> str:
+    """"cyrillic" or "latin": which alphabet most letters of the text use (cross-lingual scoring applies only
+    across alphabets, so a language detector's slip between two Latin-script languages changes nothing)."""
+    sample = text[:2000]
+    cyr = sum(1 for ch in sample if "\u0400" <= ch <= "\u04ff")
+    lat = sum(1 for ch in sample if ch.isascii() and ch.isalpha())
+    return "cyrillic" if cyr > lat else "latin"
+
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+
+
+def years_of(a: Article) -> set[int]:
+    """Years the text names (1950-2049); two reports naming only different years are of different events."""
+    return {int(y) for y in _YEAR.findall(a.text or "")}
+
+
+def pair_adjustment(dates1: list[tuple[int | None, int, int]], years1: set[int],
+                    dates2: list[tuple[int | None, int, int]], years2: set[int], window_days: int,
+                    conflict: float, match: float, year_conflict: float) -> float:
+    """What the named days and years add to a similarity: a bonus for the same day, penalties for days further
+    apart than the window and for disjoint years."""
+    adj = 0.0
+    dd = date_distance(dates1, dates2)
+    if dd is not None:
+        if dd > window_days:
+            adj -= conflict
+        elif dd <= 1:
+            adj += match
+    if years1 and years2 and not (years1 & years2):
+        adj -= year_conflict
+    return adj
 
 
 class DocFreq:

@@ -125,10 +125,11 @@ def _title(names: list[Counter[str]], terms: list[dict[str, float]]) -> tuple[st
     for t in terms:
         for w, tv in t.items():
             tshare[w] += 1
-            tmass[w] = tmass.get(w, 0.0) + v
+            tmass[w] = tmass.get(w, 0.0) + tv
     phrases = sorted((w for w in tshare if " " in w and not any(p.isdigit() for p in w.split())),
                      key=lambda w: (-tshare[w], -tmass[w], w))
-    phrase = next((p for p in phrases if not any(p == c or p in c for c in chosen)), None)
+    taken = {w for c in chosen for w in c.split()}
+    phrase = next((p for p in phrases if not taken & set(p.split())), None)
     ent_txt = ", ".join(_display(n) for n in chosen)
     title = f"{ent_txt}: {phrase}" if ent_txt and phrase else (ent_txt or phrase or "narrative")
     keywords = [_display(n) for n in chosen] + [p for p in phrases[:5] if p != phrase][:4]
