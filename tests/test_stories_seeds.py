@@ -9,7 +9,6 @@ import pytest
 
 from storylens.settings import StorySettings
 from storylens.stories import StoryAssigner, link_narratives, recluster
-
 from test_stories_support import prepared, runner_order, vectors
 
 
