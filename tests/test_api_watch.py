@@ -4,7 +4,6 @@ articles without a restart."""
 from __future__ import annotations
 
 import http.server
-import importlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,14 +89,6 @@ def test_cli_has_serve_and_watch() -> None:
 
 
 # ---- the real pipeline, with feeds served on loopback ----------------------------------------------------------------
-def _pipeline_ready() -> bool:
-    try:
-        return (hasattr(importlib.import_module("storylens.nlp"), "analyze")
-                and hasattr(importlib.import_module("storylens.stories"), "StoryAssigner")
-                and importlib.util.find_spec("storylens.embed") is not None)
-    except ImportError:
-        return False
-
 
 PAGES = {
     "/a1": ("Harbour deal signed", "The port authority signed the harbour deal on Friday. “This deal secures "
@@ -147,8 +138,6 @@ def feed_server() -> Iterator[tuple[str, list[str]]]:
 
 def test_watch_ingests_new_entries_and_the_app_shows_them(tmp_path: Path,
                                                           feed_server: tuple[str, list[str]]) -> None:
-    if not _pipeline_ready():
-        pytest.skip("the analysis stages (storylens.nlp, storylens.stories, storylens.embed) have not landed")
     from storylens.corpus import Corpus
 
     base, entries = feed_server

@@ -6,7 +6,6 @@ a few are copied under ``docs/`` by hand.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -174,20 +173,9 @@ def test_keyboard_and_phone_layout(browser: Any, synthetic: Served) -> None:
 
 
 # ---- the seeds through the whole pipeline ---------------------------------------------------------------------------
-def _pipeline_ready() -> bool:
-    try:
-        return (hasattr(importlib.import_module("storylens.nlp"), "analyze")
-                and hasattr(importlib.import_module("storylens.stories"), "StoryAssigner")
-                and hasattr(importlib.import_module("storylens.compare"), "compare_story")
-                and importlib.util.find_spec("storylens.embed") is not None)
-    except ImportError:
-        return False
-
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[tuple[Served, Any]]:
-    if not _pipeline_ready():
-        pytest.skip("the analysis stages (nlp, embed, stories, compare) have not landed")
     from storylens.corpus import Corpus
 
     url = f"sqlite:///{tmp_path_factory.mktemp('seeded') / 'seeds.db'}"

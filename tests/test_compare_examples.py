@@ -23,10 +23,6 @@ def short(article_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory, examples_dir: Path) -> Any:
-    from storylens.compare._text import nlp_analyze
-
-    if nlp_analyze() is None:
-        pytest.skip("the nlp stage (storylens.nlp.analyze) has not landed")
     from storylens.corpus import Corpus
 
     c = Corpus(f"sqlite:///{tmp_path_factory.mktemp('cmp') / 'ex.db'}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,26 +18,11 @@ from storylens.model import Article, QuoteGroup, QuoteVariant, Story, StoryCompa
 from storylens.settings import Settings
 
 
-def _analyze() -> Any:
-    from storylens.compare._text import nlp_analyze
-
-    analyze = nlp_analyze()
-    if analyze is None:
-        pytest.skip("the nlp stage (storylens.nlp.analyze) has not landed")
-    return analyze
-
-
 @pytest.fixture(scope="module")
 def seed_articles(seed_files: list[Path]) -> dict[str, Article]:
-    analyze = _analyze()
-    from storylens.clean import FurnitureModel, prepare
-    from storylens.ingest import read_inputs
+    from storylens.pipeline import analyze_items
 
-    settings = Settings()
-    furniture = FurnitureModel()
-    raws = [r for r in read_inputs([str(p) for p in seed_files], settings.ingest) if not hasattr(r, "reason")]
-    articles = [prepare(r, settings, furniture) for r in raws]  # type: ignore[arg-type]
-    articles = list(analyze(articles, settings.nlp))
+    articles = list(analyze_items([str(p) for p in seed_files], Settings()))
     return {Path(a.source).name[:3]: a for a in articles}
 
 
@@ -53,10 +37,13 @@ def _norm(s: str) -> str:
     return re.sub(r"[^\w]+", " ", s.lower()).strip()
 
 
-def _variant(groups: list[QuoteGroup], prefix: str, words: str) -> tuple[QuoteGroup, QuoteVariant]:
-    """The group (carried by more than one article) holding the variant of article ``prefix`` with ``words``."""
+def _variant(groups: list[QuoteGroup], prefix: str, words: str,
+             within_article: bool = False) -> tuple[QuoteGroup, QuoteVariant]:
+    """The group holding the variant of article ``prefix`` with ``words``: carried by more than one article, or
+    (``within_article``) repeated inside one article."""
     for g in groups:
-        if len({v.article_id for v in g.variants}) < 2:
+        carriers = len(g.variants) if within_article else len({v.article_id for v in g.variants})
+        if carriers < 2:
             continue
         for v in g.variants:
             if Path(v.article_id).name.startswith(prefix) and _norm(words) in _norm(v.text):
@@ -142,7 +129,7 @@ def test_reports_are_self_contained(story_2021: tuple[StoryComparison, list[Arti
 
 def test_2018_repeated_quote_and_stories_kept_apart(seed_articles: dict[str, Article]) -> None:
     groups = group_quotes(list(seed_articles.values()))
-    g, short = _variant(groups, "003", "Russia is our neighbour")
+    g, short = _variant(groups, "003", "Russia is our neighbour", within_article=True)
     assert {Path(v.article_id).name[:3] for v in g.variants} == {"003"}
     longest = max(g.variants, key=lambda v: len(v.text))
     assert "cut" in short.mutations or short is longest

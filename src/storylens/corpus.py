@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from storylens.model import (
     Article,
@@ -192,7 +192,7 @@ class Corpus:
 
         return search(self.store, q, limit=limit, offset=offset)
 
-    def report(self, target: str, fmt: str = "html") -> str:
+    def report(self, target: str, fmt: Literal["html", "md", "json"] = "html") -> str:
         """A self-contained report of a story or a narrative: ``fmt`` is html, md or json."""
         from storylens.compare import render_report
 

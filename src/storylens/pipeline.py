@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from storylens.model import Article, Entity, RawDocument, ReadError, Story
 from storylens.settings import Settings
+from storylens.stories.dating import refine_weekday_dates
 
 if TYPE_CHECKING:
     from storylens.embed import ArticleVectors, Embedder
@@ -267,6 +268,7 @@ class Runner:
                     emit(ItemResult(source=a.source, id=a.id, status="rejected", stage="analyze", reason=reason))
                 if not analyzed:
                     continue
+                refine_weekday_dates(analyzed, self._quote_lookup)
                 new_entities = resolver.resolve(analyzed)
                 originals = [a for a in analyzed if a.duplicate_of is None]
                 vectors = dict(zip([a.id for a in originals], self.c.vectors(originals), strict=True))
@@ -321,6 +323,18 @@ class Runner:
         finally:
             self.store.finish_run(report.run_id or 0, report.counts(), status)
         return report
+
+    def _quote_lookup(self, normalised: str) -> list[tuple[str, dt.date]]:
+        """Stored quotes (normalised words, date of their article) that start like this quote."""
+        from storylens.stories.dating import firm, words
+
+        head = " ".join(normalised.split()[:3])
+        found = []
+        for q in self.store.quotes(q=head, limit=200):
+            if q.published is not None:
+                found.append((q.article_id, words(q.text), q.published))
+        arts = {a.id: a for a in self.store.articles(list({aid for aid, _, _ in found}))} if found else {}
+        return [(w, d) for aid, w, d in found if aid in arts and firm(arts[aid])]
 
     def link_narratives(self) -> None:
         from storylens.embed import ArticleVectors
@@ -410,6 +424,7 @@ def analyze_items(items: Iterable[Item], settings: Settings | None = None,
         for a, reason in bad:
             if on_error:
                 on_error(ItemResult(source=a.source, id=a.id, status="rejected", stage="analyze", reason=reason))
+        refine_weekday_dates(ok)
         resolver.resolve(ok)
         yield from ok
 

@@ -198,13 +198,8 @@ class CachedEmbed:
         return np.stack([self.cache[t] for t in texts])
 
 
-def nlp_analyze() -> Callable[..., Any] | None:
-    """``storylens.nlp.analyze`` (the analysis stage) when it is installed, else None (tests and benchmarks)."""
-    try:
-        import storylens.nlp as nlp
-    except ImportError:
-        return None
-    fn = getattr(nlp, "analyze", None)
-    if fn is not None and not callable(fn):  # the package exposes a submodule of that name
-        fn = getattr(fn, "analyze", None)
-    return fn if callable(fn) else None
+def nlp_analyze() -> Callable[..., Any]:
+    """The analysis stage, ``storylens.nlp.analyze`` (used by benchmarks and report scripts)."""
+    from storylens.nlp import analyze
+
+    return analyze

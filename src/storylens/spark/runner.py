@@ -933,12 +933,7 @@ def _first_of_each_id(arts: RDD[tuple[Ordinal, Article]]) -> RDD[tuple[Ordinal, 
 
 def quote_groups(resolved: RDD[tuple[Ordinal, Article]], bc_story: Any, settings: Settings,
                  partitions: int) -> RDD[dict[str, Any]]:
-    """``storylens.compare.group_quotes`` per story (one task per story); empty when compare has not landed."""
-    try:
-        from storylens.compare import group_quotes  # noqa: F401
-    except ImportError:
-        log.warning("storylens.compare.group_quotes is unavailable: the quote_groups table is empty")
-        return resolved.context.emptyRDD()
+    """``storylens.compare.group_quotes`` per story (one task per story)."""
 
     def per_story(kv: tuple[str, Iterable[Article]]) -> Iterator[dict[str, Any]]:
         from storylens.compare import group_quotes
