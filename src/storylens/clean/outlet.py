@@ -56,13 +56,13 @@ def normalise_outlet(name: str | None) -> str | None:
 # self-promotion furniture names its own outlet: "Follow Baltic Ledger on Telegram", "Subscribe to The X briefing"
 SELF_PROMOTION = re.compile(
     r"\b(?:[Ff]ollow|[Ss]ubscribe to|[Ss]ign up (?:for|to)|[Dd]ownload)\s+(?:the\s+|The\s+)?"
-    r"(?P<name>[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*){0,3})")
+    r"(?P<name>[A-Z][\w'’&.-]*(?:[ \t]+[A-Z][\w'’&.-]*){0,3})")
 
 
 # "… he told Northgate Daily" / "in an interview with Reuters": an outlet quoting its own interview
 TOLD_OUTLET = re.compile(
     r"\b(?:told|said to|in an interview with|speaking to)\s+(?:the\s+)?"
-    r"(?P<name>[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*){0,3})")
+    r"(?P<name>[A-Z][\w'’&.-]*(?:[ \t]+[A-Z][\w'’&.-]*){0,3})")
 OUTLET_WORDS = {"post", "times", "daily", "news", "wire", "ledger", "herald", "journal", "gazette", "tribune",
                 "telegraph", "guardian", "independent", "observer", "express", "mail", "agency", "tv", "radio",
                 "chronicle", "courier", "standard", "review", "weekly", "press", "bulletin", "dispatch"}
