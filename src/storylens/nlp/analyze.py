@@ -80,7 +80,15 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     paras = paragraphs(text) or [(0, len(text))]
     frames = Frames(text, toks, segs, [(s, e, lab) for s, e, lab, _ in ents], paras)
     direct = frames.quotes()
-    raw = sorted(direct + frames.indirect(direct), key=lambda q: (q.start, q.end))
+    indirect = frames.indirect(direct)
+    # a partial quote inside a reported clause ("said that voting fraud is “a big problem”") is part of that
+    # one attribution: keep the clause, not the fragment a second time
+    # (a partial that shares the clause's cue stays too: it is the speaker's own words, "a “deterrence and
+    # dialogue” approach", which the seeds list as a quote of its own)
+    clauses = [(q.start, q.end, q.cue) for q in indirect]
+    direct = [q for q in direct if q.kind != "partial"
+              or not any(s <= q.start and q.end <= e and q.cue != c for s, e, c in clauses)]
+    raw = sorted(direct + indirect, key=lambda q: (q.start, q.end))
     names = ArticleNames(text, toks, ents, lang)
 
     mentions: list[EntityMention] = []

@@ -232,7 +232,7 @@ class Frames:
         """'according to X' / 'по словам X' inside tokens lo..hi: (cue start tok, cue end tok, speaker tok)."""
         for i in range(lo, hi):
             a, b = self.toks[i].lemma, self.toks[i + 1].lemma
-            if (a == "according" and b == "to") or (a == "по" and b in ("слово", "словам", "данные")):
+            if (self.toks[i].text.lower() == "according" and b == "to") or (a == "по" and b in ("слово", "словам", "данные")):
                 for j in range(i + 2, min(hi + 1, i + 8)):
                     if self.toks[j].pos in ("PROPN", "NOUN", "PRON") and self.seg_of[j] < 0:
                         h = j
@@ -330,6 +330,8 @@ class Frames:
             and self.toks[before].sent == q.sent and self.toks[before].text not in _SENT_END
         content = self.text[seg.cstart:seg.cend]
         lower = content[:1].islower()
+        if sent_words_before and is_title_like(content):
+            return None  # "on “Fox News Sunday,”", "called her “Miss Piggy”": a title or a name in marks
         if not sent_words_before:
             q.inherit = "para"  # a quote opening its sentence, with no frame: a neighbour's speaker
             return True
@@ -378,7 +380,8 @@ class Frames:
     def indirect(self, direct: list[RawQuote]) -> list[RawQuote]:
         out: list[RawQuote] = []
         spans = [(q.start, q.end) for q in direct]
-        cues_used = {q.cue for q in direct if q.cue}
+        # a partial quote does not use up its cue: "said that “a bomb” had gone off" reports the whole clause
+        cues_used = {q.cue for q in direct if q.cue and q.kind != "partial"}
         for v, t in enumerate(self.toks):
             if not self.is_cue(v) or (t.start, t.end) in cues_used:
                 continue
@@ -427,6 +430,18 @@ class Frames:
     def _mostly_quoted(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
         cov = sum(max(0, min(e, qe) - max(s, qs)) for qs, qe in spans)
         return cov >= 0.5 * (e - s)
+
+
+_TITLE_SMALL = frozenset(["a", "an", "the", "of", "in", "on", "to", "for", "with", "and", "or", "at", "by", "from", "as", "is", "vs"])
+
+
+def is_title_like(content: str) -> bool:
+    """A short phrase whose words are capitalised (small words aside): a title, a programme, a nickname."""
+    words = re.findall(r"[^\W\d_][\w'\u2019-]*|\d+", content)
+    if not words or len(words) > 6:
+        return False
+    big = [w for w in words if w.lower() not in _TITLE_SMALL or w is words[0]]
+    return all(w[0].isupper() or w[0].isdigit() for w in big) and any(w[0].isupper() for w in big)
 
 
 def cue_test(lang: str) -> Callable[[str], bool]:
