@@ -80,6 +80,28 @@ def test_reading_through_hadoop_gives_the_local_documents(spark: Any, inputs: li
     assert docs(hadoop_files) == docs(local_files)
 
 
+def test_parquet_input_rows_become_documents(spark: Any, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from storylens.settings import Settings
+    from storylens.spark.runner import list_inputs, read
+
+    rows = [{"id": "p1", "title": "A", "text": "First text.", "published": "2024-01-02", "outlet": "X", "html": None},
+            {"id": None, "title": "B", "text": None, "published": None, "outlet": None, "html": "<p>Second</p>"},
+            {"id": "p3", "title": "C", "text": None, "published": None, "outlet": None, "html": None}]
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in" / "part-0.parquet")
+    files, errors = list_inputs(spark, [str(tmp_path / "in")], Settings())
+    assert [f.parquet for f in files] == [True] and not errors
+    got = read(spark, files, Settings(), 2).collect()
+    docs = {x[1][1].key: x[1][1] for x in got if x[0] == "doc"}
+    errs = [x[1] for x in got if x[0] == "err"]
+    assert set(docs) == {"p1", f"{files[0].uri}#2"} and docs["p1"].published == "2024-01-02"
+    assert docs[f"{files[0].uri}#2"].html == "<p>Second</p>"
+    assert [e.source for e in errs] == [f"{files[0].uri}#3"] and "text" in errs[0].reason
+
+
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory, inputs: list[str]) -> Any:
     from storylens.corpus import Corpus
