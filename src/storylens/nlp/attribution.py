@@ -13,7 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from storylens.nlp.backends import Tok
-from storylens.nlp.lexicon import EN_PRONOUNS, ROLE_WORDS, RU_PRONOUNS, RU_ROLE_WORDS, is_en_cue, is_ru_cue
+from storylens.nlp.lexicon import (
+    EN_NEEDS_XCOMP,
+    EN_PRONOUNS,
+    EN_REPORT_VERBS,
+    ROLE_WORDS,
+    RU_PRONOUNS,
+    RU_ROLE_WORDS,
+    is_en_cue,
+    is_ru_cue,
+)
 from storylens.nlp.marks import Segment
 
 SUBJ = frozenset({"nsubj", "nsubjpass", "nsubj:pass"})
@@ -379,17 +388,26 @@ class Frames:
     # ---- reported speech -----------------------------------------------------------------------------------
     def indirect(self, direct: list[RawQuote]) -> list[RawQuote]:
         out: list[RawQuote] = []
+        stance: list[RawQuote] = []
         spans = [(q.start, q.end) for q in direct]
         # a partial quote does not use up its cue: "said that “a bomb” had gone off" reports the whole clause
         cues_used = {q.cue for q in direct if q.cue and q.kind != "partial"}
         for v, t in enumerate(self.toks):
-            if not self.is_cue(v) or (t.start, t.end) in cues_used:
+            # ("NATO leaders are expected to agree": a passive stance verb's subject is not its source)
+            report = t.lang != "ru" and t.pos == "VERB" and t.lemma in EN_REPORT_VERBS and self.seg_of[v] < 0 \
+                and not any(self.toks[c].dep in ("nsubjpass", "auxpass", "nsubj:pass") for c in self.children[v])
+            if not (self.is_cue(v) or report) or (t.start, t.end) in cues_used:
                 continue
             comps = [c for c in self.children[v] if self.toks[c].dep in COMP and self.seg_of[c] < 0]
-            if not comps:
+            if comps:
+                lo, hi = self.subtree(comps[0])
+            elif report:
+                span = self._object_content(v)
+                if span is None:
+                    continue
+                lo, hi = span
+            else:
                 continue
-            c = comps[0]
-            lo, hi = self.subtree(c)
             if v in range(lo, hi + 1):
                 continue
             while lo <= hi and (self.toks[lo].pos in ("PUNCT", "SCONJ") or self.toks[lo].lemma in ("that", "что")):
@@ -399,6 +417,11 @@ class Frames:
             if hi - lo < 2:
                 continue
             s, e = self.toks[lo].start, self.toks[hi].end
+            for g in self.segs:  # never end or start inside a quote: take it whole
+                if g.start < e < g.end:
+                    e = g.end
+                if g.start < s < g.end:
+                    s = g.start
             if self._mostly_quoted(s, e, spans):
                 continue
             sp = self.speaker_from_verb(v)
@@ -407,7 +430,14 @@ class Frames:
             if self.text[sp[0]:sp[1]].lower() in ("it", "this", "that", "there", "это"):
                 sp = None  # "It was announced that …": an attribution without a source
             q = RawQuote(s, e, "indirect", cue=(t.start, t.end), speaker=sp, para=self.para_of(s), sent=t.sent)
-            out.append(q)
+            if report and not self.is_cue(v):
+                stance.append(q)
+            else:
+                out.append(q)
+        # a stance verb inside what someone is reported to have said is part of that report, not a new one
+        inside = [(q.start, q.end) for q in out] + spans
+        out.extend(q for q in stance if q.cue is not None
+                   and not any(a <= q.cue[0] and q.cue[1] <= b for a, b in inside))
         # "according to X, <clause>"
         for i in range(len(self.toks) - 1):
             acc = self.according_to(i, min(len(self.toks) - 1, i + 1 + 8))
@@ -425,6 +455,21 @@ class Frames:
             out.append(RawQuote(s, e, "indirect", cue=(self.toks[i].start, self.toks[i + 1].end),
                                 speaker=self.np_span(acc[2], (acc[1], ahi)), para=self.para_of(s), sent=sent))
         return out
+
+    def _object_content(self, v: int) -> tuple[int, int] | None:
+        """Tokens of what a stance verb reports when it takes no clause: its object, infinitive, predicate or
+        "for/on/about/to/as" phrase ("cited derogatory comments", "called for a review", "wants to triple …")."""
+        t = self.toks[v]
+        kids = [c for c in self.children[v] if c > v and self.seg_of[c] < 0]
+        deps = {"dobj", "obj", "xcomp", "oprd", "dative", "attr", "ccomp"}
+        take = [c for c in kids if self.toks[c].dep in deps
+                or (self.toks[c].dep == "prep" and self.toks[c].lemma in ("for", "on", "about", "to", "as", "of"))]
+        if not take:
+            return None
+        if t.lemma in EN_NEEDS_XCOMP and not any(self.toks[c].dep == "xcomp" for c in take):
+            return None
+        spans = [self.subtree(c) for c in take]
+        return min(a for a, _ in spans), max(b for _, b in spans)
 
     @staticmethod
     def _mostly_quoted(s: int, e: int, spans: list[tuple[int, int]]) -> bool:

@@ -17,6 +17,17 @@ describe charge contend counter joke quip boast lament muse predict propose reco
 acknowledge affirm assure contend declare disclose inform notify protest question reckon retort shout told
 """))
 
+# verbs of stance, intent and evidence whose object or infinitive is an attribution's content in news annotation
+# (PolNeAR): "cited X", "called for X", "wants to X", "agreed to X", "a study found that X", "called X a Y"
+EN_REPORT_VERBS = frozenset(_w("""
+cite call want agree find show ask urge plan decide refuse reject question discuss mention demand support criticize
+criticise attack blast liken document reveal learn seek endorse encourage accuse expect worry hope intend threaten
+vow pledge promise propose recommend welcome praise condemn denounce blame dismiss defend oppose favor favour back
+insist predict estimate tell warn order request invite challenge dispute
+"""))
+# of those, the ones whose object alone is not content unless an infinitive follows ("told his aides to …")
+EN_NEEDS_XCOMP = frozenset(_w("tell warn order ask urge encourage invite challenge request"))
+
 EN_CUE_NOUNS = frozenset(_w("statement remarks comments interview spokesman spokeswoman"))
 
 EN_PRONOUNS = {"he": "m", "she": "f", "they": None, "him": "m", "her": "f", "i": None, "we": None}
