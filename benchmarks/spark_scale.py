@@ -144,7 +144,7 @@ def run_local(inp: Path, work: Path) -> dict[str, Any]:
     db = work / "local.db"
     r = measure([*CLI, "ingest", str(inp), "--db", str(db)])
     return {"runner": "local", "seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"],
-            "summary": r["stderr"].strip().splitlines()[-1:] if r["stderr"] else []}
+            "summary": [ln for ln in r["stderr"].splitlines() if " new, " in ln][-1:]}
 
 
 def run_spark(inp: Path, work: Path, cores: int, per_core: int) -> dict[str, Any]:
