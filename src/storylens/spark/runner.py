@@ -432,6 +432,29 @@ def _analyze_partition(settings: Settings) -> Callable[[Iterable[tuple[Ordinal, 
     return run
 
 
+def refine_dates(arts: RDD[tuple[Ordinal, Article]], partitions: int) -> RDD[tuple[Ordinal, Article]]:
+    """Cross-article dating (``storylens.stories.dating``, as the local runner does it): a join of the quote
+    openings of weekday-dated articles against the quote windows of firmly dated ones."""
+    from storylens.stories import dating
+
+    keys = arts.flatMap(lambda p: [(k, (p[1].id, w)) for k, w in dating.opening_keys(p[1])]
+                        if dating.weekday_dated(p[1]) else [])
+    wins = arts.flatMap(lambda p: list(dating.firm_windows(p[1]))).reduceByKey(min, partitions)
+    earliest = (keys.join(wins, partitions).map(lambda kv: (kv[1][0][0], (kv[1][1], kv[1][0][1])))
+                .reduceByKey(min).collectAsMap())
+    if not earliest:
+        return arts
+    bc = arts.context.broadcast(earliest)
+
+    def fix(p: tuple[Ordinal, Article]) -> tuple[Ordinal, Article]:
+        found = bc.value.get(p[1].id)
+        if found is not None:
+            dating.move_back(p[1], found[0], found[1])
+        return p
+
+    return arts.map(fix)
+
+
 def resolve_entities(spark: SparkSession, arts: RDD[tuple[Ordinal, Article]], settings: Settings,
                      batch_size: int = 64) -> tuple[RDD[tuple[str, bytes]], list[Entity]]:
     """Cross-article entity resolution, in input order as the local runner does it.
@@ -860,6 +883,7 @@ def run(spark: SparkSession, inputs: Sequence[str], out: str, settings: Settings
     prepared.unpersist()
     lap("analyze")
 
+    analyzed = refine_dates(analyzed, n).persist(keep)
     patches, entities = resolve_entities(spark, analyzed, settings)
 
     def patch(kv: tuple[str, tuple[tuple[Ordinal, Article], bytes | None]]) -> tuple[Ordinal, Article]:
