@@ -77,7 +77,7 @@ def test_coverage_conflict_exclusive_omitted(story_a: StoryComparison) -> None:
     assert any(c.kind == "number" and "Northgate Daily" in c.values for c in cov.conflicts), cov.conflicts
     facts = {f.id: f for f in cov.facts}
     assert any("17 March" in facts[i].text for i in cov.exclusive.get("Baltic Ledger", [])), cov.exclusive
-    omitted = [facts[i].text for i in cov.omitted.get("The Meridian Post", [])]
+    omitted = [facts[i].text for i in cov.omitted.get("Meridian Post", [])]
     assert any("eagle" in t.lower() or "Green Harbour" in t for t in omitted), omitted
 
 

@@ -203,3 +203,21 @@ def nlp_analyze() -> Callable[..., Any]:
     from storylens.nlp import analyze
 
     return analyze
+
+
+_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
+                      "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"], strict=True))
+
+
+def latin(name: str) -> str:
+    """A Cyrillic name in Latin letters (a simple transliteration, enough to compare names across scripts)."""
+    return "".join(_TRANSLIT.get(ch, ch) for ch in name.casefold())
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two speaker names (possibly in different scripts) name one person: "Елена Марш" = "Elena Marsh"."""
+    from rapidfuzz import fuzz
+
+    x, y = latin(a), latin(b)
+    return x == y or max(fuzz.ratio(x, y), fuzz.token_sort_ratio(x, y)) >= 85

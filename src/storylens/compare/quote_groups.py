@@ -32,6 +32,7 @@ from storylens.compare._text import (
     Embed,
     Tok,
     normalise_quote,
+    same_person,
     script,
     split_sentences,
     tokenize,
@@ -125,7 +126,7 @@ def _contiguous(short: list[str], long: list[str]) -> bool:
 
 
 def _speakers_differ(a: _Q, b: _Q) -> bool:
-    return a.speaker is not None and b.speaker is not None and a.speaker.lower() != b.speaker.lower()
+    return a.speaker is not None and b.speaker is not None and not same_person(a.speaker, b.speaker)
 
 
 def _near(a: _Q, b: _Q, days: int = 3) -> bool:
@@ -607,7 +608,7 @@ def _make_group(idx: list[int], seed: int, qs: list[_Q], embed: CachedEmbed, sto
                 muts.append("extended")
                 v.details.append(f"longer than the first report ({first_full.article.outlet or 'unknown outlet'})")
             v.mutations = _dedupe(muts)
-        if speaker and q.speaker and q.speaker.lower() != speaker.lower():
+        if speaker and q.speaker and not same_person(q.speaker, speaker):
             v.mutations.append("speaker_changed")
             v.details.append(f"speaker: {q.speaker} (others: {speaker})")
         if not v.mutations:
