@@ -24,6 +24,9 @@ cite call want agree find show ask urge plan decide refuse reject question discu
 criticise attack blast liken document reveal learn seek endorse encourage accuse expect worry hope intend threaten
 vow pledge promise propose recommend welcome praise condemn denounce blame dismiss defend oppose favor favour back
 insist predict estimate tell warn order request invite challenge dispute
+describe deny accuse admire fear mock tweet detail identify offer promote illustrate raise complain view label dub
+brand deride slam tout highlight address reference specify proclaim hail sing announce report reveal confirm
+acknowledge admit stress emphasize emphasise argue claim note express announce recommend
 """))
 # of those, the ones whose object alone is not content unless an infinitive follows ("told his aides to …")
 EN_NEEDS_XCOMP = frozenset(_w("tell warn order ask urge encourage invite challenge request"))
