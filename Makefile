@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test install lint typecheck bench clean serve
+.PHONY: demo seeds test install lint typecheck bench clean serve
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/storylens demo --out $(DEMO_DIR)
+
+# the five seed articles of ../shared into the demo store (then `make demo` or `storylens serve` shows them)
+SEEDS ?= ../shared/seeds
+seeds: $(STAMP)
+	$(VENV)/bin/storylens ingest $(SEEDS)/0*.txt --db $(DEMO_DIR)/storylens.db
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

@@ -409,6 +409,10 @@ def demo(
             p = out_dir / f"report-{s.id}.{ext}"
             p.write_text(c.report(s.id, ext), encoding="utf-8")
             written.append(p)
+    for n in c.narratives():
+        p = out_dir / f"report-{n.id}.html"
+        p.write_text(c.report(n.id, "html"), encoding="utf-8")
+        written.append(p)
     (out_dir / "stories.json").write_text(json.dumps(clusters_contract(story_list, list(c.narratives())),
                                                      ensure_ascii=False, indent=1), encoding="utf-8")
     c.close()
