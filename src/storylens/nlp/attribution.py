@@ -399,8 +399,21 @@ class Frames:
             if not (self.is_cue(v) or report) or (t.start, t.end) in cues_used:
                 continue
             comps = [c for c in self.children[v] if self.toks[c].dep in COMP and self.seg_of[c] < 0]
+            h = t.head
+            mid = False
             if comps:
                 lo, hi = self.subtree(comps[0])
+            elif t.dep == "parataxis" and h != v and self.seg_of[h] < 0 and self.is_cue(v):
+                # "Lenox was a juggernaut, Mr. Clarke said, until …" / "…, officials said.": the clause it interrupts
+                lo, hi = self.subtree(h)
+                vlo, vhi = self.subtree(v)
+                if vlo <= lo:
+                    lo = vhi + 1
+                elif vhi >= hi:
+                    hi = vlo - 1
+                elif not (lo < vlo and vhi < hi):
+                    continue
+                mid = True
             elif report:
                 span = self._object_content(v)
                 if span is None:
@@ -408,7 +421,7 @@ class Frames:
                 lo, hi = span
             else:
                 continue
-            if v in range(lo, hi + 1):
+            if v in range(lo, hi + 1) and not mid:
                 continue
             while lo <= hi and (self.toks[lo].pos in ("PUNCT", "SCONJ") or self.toks[lo].lemma in ("that", "что")):
                 lo += 1
