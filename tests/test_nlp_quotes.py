@@ -78,3 +78,38 @@ def test_aliases_across_articles_and_no_merge_on_ambiguity() -> None:
     # "Clinton" alone in a3 is ambiguous across the store: it must not join either Clinton
     c = next(m for m in a3.entities if m.text == "Clinton")
     assert c.entity_id not in (ents["Hillary Clinton"].id, ents["Bill Clinton"].id)
+
+
+def _indirect(a: Article) -> dict[str, tuple[str | None, str | None]]:
+    return {q.text: (q.speaker.text if q.speaker else None, q.cue.text if q.cue else None)
+            for q in a.quotes if q.kind == "indirect"}
+
+
+def test_reported_speech_beyond_that_clauses() -> None:
+    a = run("The bridge will close in May, according to city engineer Ann Lee.\n"
+            "Mayor Tom Baker cited rising repair costs. He wants to rebuild the bridge by 2030.\n"
+            "Taxes will rise next year, officials said.\n"
+            "The tunnel was a success, Baker said, until the flood of 1998.")
+    ind = _indirect(a)
+    assert ind["The bridge will close in May"] == ("city engineer Ann Lee", "according to")
+    assert ind["rising repair costs"] == ("Mayor Tom Baker", "cited")
+    assert ind["to rebuild the bridge by 2030"] == ("He", "wants")
+    assert ind["Taxes will rise next year"] == ("officials", "said")
+    assert any(t.startswith("The tunnel was a success") and ind[t] == ("Baker", "said") for t in ind)
+
+
+def test_stance_verbs_skip_passives_and_nested_reports() -> None:
+    a = run("The council is expected to approve the plan. Baker said the council does not seek to delay it.")
+    ind = _indirect(a)
+    assert not any(t.startswith("to approve") for t in ind)  # "is expected": no source
+    assert list(ind) == ["the council does not seek to delay it"]
+
+
+def test_titles_in_marks_are_not_quotes_but_fragments_are() -> None:
+    a = run("Baker appeared on \u201cFace the Nation\u201d on Sunday and called the plan \u201ctoo costly\u201d.\n"
+            "Baker said that the plan was \u201ca waste of money\u201d for the city.")
+    texts = [q.text for q in a.quotes]
+    assert "Face the Nation" not in texts
+    assert "too costly" in texts
+    # the partial keeps its own quote; the reported clause around it is one more attribution
+    assert any(q.kind == "indirect" and "a waste of money" in q.text for q in a.quotes)
