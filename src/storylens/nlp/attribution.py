@@ -16,6 +16,7 @@ from storylens.nlp.backends import Tok
 from storylens.nlp.lexicon import (
     EN_NEEDS_XCOMP,
     EN_PRONOUNS,
+    EN_REPORT_NOUNS,
     EN_REPORT_VERBS,
     ROLE_WORDS,
     RU_PRONOUNS,
@@ -447,6 +448,34 @@ class Frames:
                 stance.append(q)
             else:
                 out.append(q)
+        # "his claim that …": a report noun with a that-clause; its source is the possessor or the subject of
+        # the verb that takes the noun ("Trump repeated the claim that …")
+        for n, t in enumerate(self.toks):
+            if t.lang == "ru" or t.pos != "NOUN" or t.lemma not in EN_REPORT_NOUNS or self.seg_of[n] >= 0:
+                continue
+            cl = [c for c in self.children[n] if c > n and self.toks[c].dep in ("acl", "ccomp", "appos")
+                  and any(self.toks[m].lemma == "that" and self.toks[m].dep == "mark" for m in self.children[c])]
+            if not cl:
+                continue
+            lo, hi = self.subtree(cl[0])
+            while lo <= hi and (self.toks[lo].pos in ("PUNCT", "SCONJ") or self.toks[lo].lemma == "that"):
+                lo += 1
+            while hi >= lo and self.toks[hi].pos == "PUNCT":
+                hi -= 1
+            if hi - lo < 2:
+                continue
+            s, e = self.toks[lo].start, self.toks[hi].end
+            if self._mostly_quoted(s, e, spans):
+                continue
+            poss = [c for c in self.children[n] if self.toks[c].dep == "poss"]
+            sp: tuple[int, int] | None = None
+            if poss:
+                sp = self.np_span(poss[0])
+            elif t.dep in ("dobj", "obj") and t.head != n:
+                subj = self.subject_of(t.head)
+                sp = self.np_span(subj) if subj is not None else None
+            stance.append(RawQuote(s, e, "indirect", cue=(t.start, t.end), speaker=sp, para=self.para_of(s),
+                                   sent=t.sent))
         # a stance verb inside what someone is reported to have said is part of that report, not a new one
         inside = [(q.start, q.end) for q in out] + spans
         out.extend(q for q in stance if q.cue is not None

@@ -31,6 +31,13 @@ acknowledge admit stress emphasize emphasise argue claim note express announce r
 # of those, the ones whose object alone is not content unless an infinitive follows ("told his aides to …")
 EN_NEEDS_XCOMP = frozenset(_w("tell warn order ask urge encourage invite challenge request"))
 
+# nouns whose "that"-clause is reported content ("his claim that …", "the warning that …")
+EN_REPORT_NOUNS = frozenset(_w("""
+claim statement assertion argument allegation suggestion warning belief promise pledge view insistence complaint
+remark comment accusation charge proposal vow assurance contention conclusion finding prediction fear concern
+admission acknowledgment acknowledgement announcement declaration report argument threat hope expectation
+"""))
+
 EN_CUE_NOUNS = frozenset(_w("statement remarks comments interview spokesman spokeswoman"))
 
 EN_PRONOUNS = {"he": "m", "she": "f", "they": None, "him": "m", "her": "f", "i": None, "we": None}
