@@ -468,13 +468,13 @@ class Frames:
             if self._mostly_quoted(s, e, spans):
                 continue
             poss = [c for c in self.children[n] if self.toks[c].dep == "poss"]
-            sp: tuple[int, int] | None = None
+            src: tuple[int, int] | None = None
             if poss:
-                sp = self.np_span(poss[0])
+                src = self.np_span(poss[0])
             elif t.dep in ("dobj", "obj") and t.head != n:
                 subj = self.subject_of(t.head)
-                sp = self.np_span(subj) if subj is not None else None
-            stance.append(RawQuote(s, e, "indirect", cue=(t.start, t.end), speaker=sp, para=self.para_of(s),
+                src = self.np_span(subj) if subj is not None else None
+            stance.append(RawQuote(s, e, "indirect", cue=(t.start, t.end), speaker=src, para=self.para_of(s),
                                    sent=t.sent))
         # a stance verb inside what someone is reported to have said is part of that report, not a new one
         inside = [(q.start, q.end) for q in out] + spans
