@@ -33,6 +33,8 @@ _ADJ_RIGHT = re.compile(r"^[\s,;:\u2013\u2014\u2012-]*$")
 _ADJ_LEFT = re.compile(r"[,:\u2013\u2014-]\s*$")
 _SENT_END = frozenset({".", "!", "?", "\u2026"})
 _WORD = re.compile(r"\w+")
+# '“…,” Scott Pruitt, the Republican attorney general of Oklahoma, one of the states suing the EPA, said'
+RIGHT_FRAME_WORDS = 20
 
 
 @dataclass(slots=True)
@@ -271,11 +273,11 @@ class Frames:
             rf = self.right_frame(k) if not colon else None
             if rf is not None and re.search(r"[.!?\u2026]$", content) and self.text[seg.end:seg.end + 1] != ",":
                 # "…end." Stoltenberg said that …: a new sentence, not the frame of this quote
-                v0 = self.cue_in(*rf)
+                v0 = self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS)
                 if v0 is None or any(self.toks[c].dep in COMP for c in self.children[v0]):
                     rf = None
             if rf is not None:
-                v = self.cue_in(*rf)
+                v = self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS)
                 acc = self.according_to(*rf) if v is None else None
                 if v is not None:
                     q.cue = (self.toks[v].start, self.toks[v].end)
