@@ -130,6 +130,24 @@ def test_malformed_records_land_in_errors_with_a_reason(spark_out: Path) -> None
     assert "good-1" in {a["id"] for a in table(spark_out, "articles")}
 
 
+def test_quote_groups_belong_to_their_story(spark_out: Path) -> None:
+    stories = {s["id"]: set(s["articles"]) for s in table(spark_out, "stories")}
+    groups = table(spark_out, "quote_groups")
+    assert groups, "no quote groups (storylens.compare.group_quotes per story)"
+    for g in groups:
+        assert g["story_id"] in stories and set(g["articles"]) <= stories[g["story_id"]], g["id"]
+        assert json.loads(g["data"])["variants"]
+
+
+def test_models_load_once_per_python_worker(spark: Any, spark_out: Path) -> None:
+    """Workers are reused across tasks and keep their components: never more than one set per process."""
+    from storylens.spark.runner import model_loads
+
+    per_pid = dict(spark.sparkContext.parallelize(range(16), 4)
+                   .map(lambda _: (__import__("os").getpid(), model_loads())).collect())
+    assert per_pid and max(per_pid.values()) <= 1, per_pid
+
+
 def _norm(a: dict[str, Any]) -> dict[str, Any]:
     return {k: a[k] for k in CONTRACT}
 
