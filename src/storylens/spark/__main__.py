@@ -1,9 +1,10 @@
-"""``spark-submit``-able entry point::
+"""``spark-submit``-able entry point (``spark-submit`` takes a file, not ``-m``)::
 
-    spark-submit --master yarn --py-files storylens.zip -m storylens.spark INPUT --out DIR   # (PySpark >= 3.x:
-    spark-submit ... $(python -c 'import storylens.spark.__main__ as m; print(m.__file__)') INPUT --out DIR)
+    spark-submit --master yarn --archives storylens-env.tar.gz#env --conf spark.pyspark.python=./env/bin/python \
+        env/lib/python3.11/site-packages/storylens/spark/__main__.py INPUT... --out DIR [--partitions N]
 
-Under spark-submit the master comes from spark-submit itself (``--master`` here defaults to none).
+or ``python -m storylens.spark INPUT --out DIR --master local[4]``.  Under spark-submit the master comes from
+spark-submit itself (``--master`` here defaults to none).  See docs/spark.md.
 """
 
 from __future__ import annotations
