@@ -27,15 +27,21 @@ def serve(
 ) -> None:
     """Serve the REST API (/api, OpenAPI at /docs) and the web app over a store."""
     from storylens.api.server import run
+
+    every_s = _every(every)
+    err.print(f"serving on http://{host if ':' not in host else f'[{host}]'}:{port}/  (Ctrl-C to stop)")
+    run(db, host=host, port=port, feeds=feed or [], every_s=every_s, allow_private=allow_private)
+
+
+def _every(every: str) -> float:
+    """``--every`` in seconds, or a clear error and exit code 2."""
     from storylens.api.watch import parse_every
 
     try:
-        every_s = parse_every(every)
+        return parse_every(every)
     except ValueError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
-    err.print(f"serving on http://{host if ':' not in host else f'[{host}]'}:{port}/  (Ctrl-C to stop)")
-    run(db, host=host, port=port, feeds=feed or [], every_s=every_s, allow_private=allow_private)
 
 
 def watch(
@@ -46,14 +52,10 @@ def watch(
     allow_private: PrivateOpt = False,
 ) -> None:
     """Poll feeds and ingest new articles as they appear; a failing feed never stops the others."""
-    from storylens.api.watch import FeedPoll, Watcher, parse_every
+    from storylens.api.watch import FeedPoll, Watcher
     from storylens.corpus import Corpus
 
-    try:
-        every_s = parse_every(every)
-    except ValueError as e:
-        err.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from e
+    every_s = _every(every)
     c = Corpus(db)
     if allow_private:
         c.settings.ingest.allow_private_urls = True

@@ -240,6 +240,20 @@ class Frames:
                 return None
         return None
 
+    def attribute_from_frame(self, q: RawQuote, frame: tuple[int, int], v: int | None) -> bool:
+        """Attribute ``q`` from the words around it: the cue verb ``v`` found in the frame (its subject is the
+        speaker), else an "according to X" phrase in it.  True when the quote got a cue and speaker."""
+        if v is not None:
+            q.cue = (self.toks[v].start, self.toks[v].end)
+            q.speaker = self.speaker_from_verb(v, frame)
+            return True
+        acc = self.according_to(*frame)
+        if acc is not None:
+            q.cue = (self.toks[acc[0]].start, self.toks[acc[1]].end)
+            q.speaker = self.np_span(acc[2], frame)
+            return True
+        return False
+
     def according_to(self, lo: int, hi: int) -> tuple[int, int, int] | None:
         """'according to X' / 'по словам X' inside tokens lo..hi: (cue start tok, cue end tok, speaker tok)."""
         for i in range(lo, hi):
@@ -277,16 +291,7 @@ class Frames:
                 if v0 is None or any(self.toks[c].dep in COMP for c in self.children[v0]):
                     rf = None
             if rf is not None:
-                v = self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS)
-                acc = self.according_to(*rf) if v is None else None
-                if v is not None:
-                    q.cue = (self.toks[v].start, self.toks[v].end)
-                    q.speaker = self.speaker_from_verb(v, rf)
-                    attributed = True
-                elif acc is not None:
-                    q.cue = (self.toks[acc[0]].start, self.toks[acc[1]].end)
-                    q.speaker = self.np_span(acc[2], rf)
-                    attributed = True
+                attributed = self.attribute_from_frame(q, rf, self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS))
                 # a split quote: "A," he said, "B."
                 if attributed and k + 1 < len(self.segs):
                     nxt = self.segs[k + 1]
@@ -299,17 +304,8 @@ class Frames:
             if not attributed:
                 lf = self.left_frame(k)
                 if lf is not None:
-                    v = self.cue_in(*lf, reverse=True)
-                    acc = self.according_to(*lf) if v is None else None
-                    if v is not None:
-                        q.cue = (self.toks[v].start, self.toks[v].end)
-                        q.speaker = self.speaker_from_verb(v, lf)
-                        attributed = True
-                    elif acc is not None:
-                        q.cue = (self.toks[acc[0]].start, self.toks[acc[1]].end)
-                        q.speaker = self.np_span(acc[2], lf)
-                        attributed = True
-                    elif colon:
+                    attributed = self.attribute_from_frame(q, lf, self.cue_in(*lf, reverse=True))
+                    if not attributed and colon:
                         # "Jens Stoltenberg, NATO Secretary-General: «…»"
                         for i in range(lf[0], lf[1] + 1):
                             if self.ent_of[i] in ("PERSON", "PER", "ORG"):
