@@ -63,7 +63,7 @@ class StorySettings:
     terms_per_article: int = 80
     terms_per_story: int = 300
     batch_threshold: float = 0.6  # recluster: average-linkage cut on the pairwise similarity
-    batch_verify_margin: float = 0.2  # recluster: a member scoring below join_threshold - margin against its group leaves it
+    batch_verify_margin: float = 0.1  # recluster: a member scoring below join_threshold - margin against its group leaves it
     batch_max_block: int = 4000  # recluster: larger time blocks go through the streaming assigner
 
 
