@@ -883,6 +883,7 @@ def run(spark: SparkSession, inputs: Sequence[str], out: str, settings: Settings
     prepared.unpersist()
     lap("analyze")
 
+    before_dating = analyzed
     analyzed = refine_dates(analyzed, n).persist(keep)
     patches, entities = resolve_entities(spark, analyzed, settings)
 
@@ -896,6 +897,7 @@ def run(spark: SparkSession, inputs: Sequence[str], out: str, settings: Settings
     resolved.count()
     analyzed_items.unpersist()
     analyzed.unpersist()
+    before_dating.unpersist()
     lap("entities")
 
     vectors = resolved.mapPartitions(_embed_partition(settings)).persist(keep)
