@@ -165,3 +165,16 @@ def test_killed_ingest_leaves_a_consistent_store_and_resumes(tmp_path: Path) -> 
         assert con.execute("select count(distinct id) from articles").fetchone()[0] == 120
         missing_story = con.execute("select count(*) from articles where story_id is null").fetchone()[0]
         assert missing_story == 0
+
+
+def test_control_characters_never_break_a_batch(db_url: str) -> None:
+    """A NUL byte (which PostgreSQL cannot store) is cleaned to U+FFFD; the item and the rest of the batch load."""
+    records = [{"id": "nul", "title": "Port vote", "text": "The council voted\x00 on Monday to freeze the plan, "
+                "officials said. “We listened,” the mayor said."},
+               {"id": "plain", "title": "Port vote 2", "text": "Protesters gathered outside the town hall on "
+                "Thursday as the council met, police said."}]
+    c = Corpus(db_url)
+    report = c.ingest(records)
+    assert {r.id: r.status for r in report.results} == {"nul": "new", "plain": "new"}, report.results
+    stored = c.article("nul")
+    assert stored is not None and "\x00" not in stored.text and "\ufffd" in stored.text

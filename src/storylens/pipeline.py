@@ -222,6 +222,7 @@ class Runner:
         furniture = self._load_furniture()
         resolver = EntityResolver(self.store.entities())
         assigner = None  # loaded when the first new original arrives
+        any_assigned = False
 
         def emit(r: ItemResult) -> None:
             report.results.append(r)
@@ -274,6 +275,7 @@ class Runner:
                 vectors = dict(zip([a.id for a in originals], self.c.vectors(originals), strict=True))
                 if originals and assigner is None:
                     assigner = self._load_assigner()
+                any_assigned = any_assigned or bool(originals)
                 story_of: dict[str, str | None] = {}
                 touched: set[str] = set()
                 n_merges = len(assigner.merges) if assigner is not None else 0
@@ -295,6 +297,7 @@ class Runner:
                 # membership of the touched stories, so merges move the articles of the merged story too
                 moved = {aid: st.id for st in changed for aid in st.articles}
                 ordered = sorted(analyzed, key=_sort_key)
+                store_failed = False
                 for i, a in enumerate(ordered):
                     last = i == len(ordered) - 1
                     v = vectors.get(a.id)
@@ -303,19 +306,29 @@ class Runner:
                         state[FURNITURE_KEY] = furniture.to_json().encode("utf-8")
                         if assigner is not None:
                             state[ASSIGNER_KEY] = assigner.to_state()
-                    self.store.save_article(
-                        a, run_id=report.run_id, minhash=deduper.signature(a),
-                        embedding=(EMBED_MODEL, v.to_bytes()) if v is not None else None,
-                        entities=_entities_for(a, new_entities) if not last else new_entities,
-                        stories=changed if last else (), merges=new_merges if last else (),
-                        moved=moved if last else None, state=state, story_id=story_of.get(a.id))
-                    if last and assigner is not None:
+                    try:
+                        self.store.save_article(
+                            a, run_id=report.run_id, minhash=deduper.signature(a),
+                            embedding=(EMBED_MODEL, v.to_bytes()) if v is not None else None,
+                            entities=_entities_for(a, new_entities) if not last else new_entities,
+                            stories=changed if last else (), merges=new_merges if last else (),
+                            moved=moved if last else None, state=state, story_id=story_of.get(a.id))
+                    except Exception as e:  # noqa: BLE001 - the transaction rolled back; the batch goes on
+                        emit(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
+                                        reason=f"could not be stored: {type(e).__name__}: {str(e)[:300]}"))
+                        store_failed = True
+                        continue
+                    if last and assigner is not None and not store_failed:
                         self.store.put_state(ASSIGNER_KEY + ":n", str(self._n_assignable()).encode())
                     status_: Status = ("updated" if a.id in updated else
                                        "duplicate" if a.duplicate_of else "new")
                     emit(ItemResult(source=a.source, id=a.id, status=status_, duplicate_of=a.duplicate_of,
                                     story_id=moved.get(a.id, story_of.get(a.id)), title=a.title))
-            if link and assigner is not None:
+                if store_failed:
+                    # the in-memory assigner holds an article the store does not: rebuild it from the store
+                    self.store.put_state(ASSIGNER_KEY + ":n", b"-1")
+                    assigner = None
+            if link and any_assigned:
                 self.link_narratives()
         except BaseException:
             status = "interrupted"

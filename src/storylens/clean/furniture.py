@@ -34,11 +34,16 @@ WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 STRIP_TAIL = " .:!|•·>›»"
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def normalise_text(text: str) -> str:
     """Unicode NFC, line ends to ``\\n``, no-break and other spaces to one plain space, invisible characters out, each line
     stripped.  Quote characters are kept as shown."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = INVISIBLE.sub("", text)
+    # control characters (NUL among them, which PostgreSQL cannot store) are never article text
+    text = CONTROL.sub("\ufffd", text)
     return "\n".join(SPACES.sub(" ", ln).strip() for ln in text.split("\n"))
 
 
