@@ -201,8 +201,20 @@ class Store:
                 s.execute(delete(StoryRow).where(StoryRow.id == mg.merged))
             for aid, sid in (moved or {}).items():
                 s.execute(update(ArticleRow).where(ArticleRow.id == aid).values(story_id=sid))
+            self._span_from_members(s, [st.id for st in stories])
             for key, data in (state or {}).items():
                 self._put_state(s, key, data)
+
+    def _span_from_members(self, s: Session, story_ids: Sequence[str]) -> None:
+        """A story's shown first/last dates: the span of its members' publication dates, inferred ones included
+        (story assignment itself only trusts firm dates, so its own span can be narrower)."""
+        if not story_ids:
+            return
+        q = (select(ArticleRow.story_id, func.min(ArticleRow.published), func.max(ArticleRow.published))
+             .where(ArticleRow.story_id.in_(list(story_ids))).group_by(ArticleRow.story_id))
+        for sid, first, last in s.execute(q).all():
+            if first is not None:
+                s.execute(update(StoryRow).where(StoryRow.id == sid).values(first_seen=first, last_seen=last))
 
     def _source(self, s: Session, location: str) -> int:
         loc = location.split("#", 1)[0]
@@ -371,6 +383,7 @@ class Store:
                     s.execute(update(ArticleRow).where(ArticleRow.id.in_(st.articles)).values(story_id=st.id))
             for mg in merges:
                 s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
+            self._span_from_members(s, [st.id for st in stories])
             for key, data in (state or {}).items():
                 self._put_state(s, key, data)
 
