@@ -33,3 +33,20 @@ def test_no_move_without_a_shared_quote_or_when_already_earlier() -> None:
     other.quotes = [Quote("A completely different statement about the weather in Brussels today", 0, 5, "direct")]
     assert refine_weekday_dates([other, firm]) == []
     assert other.published.value == dt.date(2021, 6, 14)
+
+
+def test_the_store_moves_a_later_ingested_weekday_article(tmp_path: object) -> None:
+    """The firm article is already stored when the weekday-dated one arrives in a later ingest."""
+    from storylens.corpus import Corpus
+
+    c = Corpus(f"sqlite:///{tmp_path}/d.db")  # type: ignore[str-bytes-safe]
+    quote = "We will keep the northern harbour open for every fishing boat this winter"
+    c.ingest([{"id": "firm", "title": "Harbour stays open", "published": "2024-03-05",
+               "text": f"The harbour master spoke to reporters. “{quote},” she said on Tuesday."}])
+    c.ingest([{"id": "late", "title": "Harbour pledge",
+               "text": f"“{quote},” the harbour master said on Monday, ahead of the council vote on March 14, "
+                       f"2024."}])
+    late = c.article("late")
+    assert late is not None and late.published.value is not None
+    # alone, "on Monday" before "March 14, 2024" reads as March 11; the stored March 5 report makes it March 4
+    assert late.published.value == __import__("datetime").date(2024, 3, 4), late.published

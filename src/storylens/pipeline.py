@@ -337,17 +337,16 @@ class Runner:
             self.store.finish_run(report.run_id or 0, report.counts(), status)
         return report
 
-    def _quote_lookup(self, normalised: str) -> list[tuple[str, dt.date]]:
-        """Stored quotes (normalised words, date of their article) that start like this quote."""
-        from storylens.stories.dating import firm, words
+    def _quote_lookup(self, normalised: str, before: dt.date) -> list[tuple[str, dt.date]]:
+        """Stored quotes (normalised words, date) of firmly dated articles of the weeks before ``before`` that
+        share this quote's opening words (a weekday is ambiguous only within a few weeks: the date bound keeps
+        this off a full scan)."""
+        from storylens.stories.dating import LOOKBACK_DAYS, MIN_WORDS, words
 
-        head = " ".join(normalised.split()[:3])
-        found = []
-        for q in self.store.quotes(q=head, limit=200):
-            if q.published is not None:
-                found.append((q.article_id, words(q.text), q.published))
-        arts = {a.id: a for a in self.store.articles(list({aid for aid, _, _ in found}))} if found else {}
-        return [(w, d) for aid, w, d in found if aid in arts and firm(arts[aid])]
+        # the longest of the opening words: the most selective substring that any carrier must contain
+        needle = max(normalised.split()[:MIN_WORDS], key=len, default="")
+        rows = self.store.firmly_dated_quotes(needle, before - dt.timedelta(days=LOOKBACK_DAYS), before)
+        return [(words(text), d) for text, d in rows]
 
     def link_narratives(self) -> None:
         from storylens.embed import ArticleVectors

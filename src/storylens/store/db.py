@@ -330,6 +330,7 @@ class Store:
         speaker: str | None = None,
         outlet: str | None = None,
         since: dt.date | None = None,
+        until: dt.date | None = None,
         article_id: str | None = None,
         story_id: str | None = None,
         q: str | None = None,
@@ -348,6 +349,8 @@ class Store:
                 stmt = stmt.where(func.lower(ArticleRow.outlet) == outlet.lower())
             if since:
                 stmt = stmt.where(ArticleRow.published >= since)
+            if until:
+                stmt = stmt.where(ArticleRow.published <= until)
             if article_id:
                 stmt = stmt.where(QuoteRow.article_id == article_id)
             if story_id:
@@ -360,6 +363,19 @@ class Store:
                                 speaker=r.speaker_name, speaker_text=r.speaker_text, cue=r.cue, outlet=o,
                                 published=p, title=t, story_id=sid)
                     for r, o, p, t, sid in s.execute(stmt)]
+
+    def firmly_dated_quotes(self, contains: str, since: dt.date, until: dt.date,
+                            limit: int = 200) -> list[tuple[str, dt.date]]:
+        """(quote text, publication date) of quotes containing ``contains`` in articles whose date is not a guess
+        from the body text, published between ``since`` and ``until`` (for cross-article dating)."""
+        with self.session() as s:
+            stmt = (select(QuoteRow.text, ArticleRow.published)
+                    .join(ArticleRow, ArticleRow.id == QuoteRow.article_id)
+                    .where(ArticleRow.published >= since, ArticleRow.published <= until,
+                           or_(ArticleRow.published_source != "text", ArticleRow.published_inferred.is_(False)),
+                           func.lower(QuoteRow.text).contains(contains.lower(), autoescape=True))
+                    .limit(limit))
+            return [(t, d) for t, d in s.execute(stmt) if d is not None]
 
     # ---- stories and narratives -------------------------------------------------------------------------------
     def _upsert_story(self, s: Session, st: Story) -> None:

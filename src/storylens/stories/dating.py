@@ -18,9 +18,11 @@ from storylens.model import Article, PublishedDate
 WEEKDAYS = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|понедельник|вторник|среду|"
                       r"четверг|пятницу|субботу|воскресенье)\b", re.I)
 MIN_WORDS = 8  # only quotes this long identify one statement
+LOOKBACK_DAYS = 35  # how many weeks back a weekday date may move
 
-# normalised words of stored quotes (with their article's firm date) that may contain a quote's opening words
-Lookup = Callable[[str], Iterable[tuple[str, dt.date]]]
+# normalised words of stored quotes (with their article's firm date, before the given date) that may contain a
+# quote's opening words
+Lookup = Callable[[str, dt.date], Iterable[tuple[str, dt.date]]]
 
 
 def words(text: str) -> str:
@@ -63,7 +65,7 @@ def firm_windows(a: Article) -> Iterator[tuple[str, dt.date]]:
 def move_back(a: Article, earliest: dt.date, quote_words: str) -> bool:
     """Move ``a`` back by whole weeks to on-or-before ``earliest``; True when its date changed."""
     value = a.published.value
-    if value is None or earliest >= value:
+    if value is None or earliest >= value or (value - earliest).days > LOOKBACK_DAYS:
         return False
     days = (value - earliest).days
     weeks = days // 7 + (1 if days % 7 else 0)
@@ -87,8 +89,8 @@ def refine_weekday_dates(articles: Sequence[Article], lookup: Lookup | None = No
         best: tuple[dt.date, str] | None = None
         for key, w in opening_keys(a):
             dates = [index[key]] if key in index else []
-            if lookup is not None:
-                dates += [d for other, d in lookup(w) if key in set(windows(other))]
+            if lookup is not None and a.published.value is not None:
+                dates += [d for other, d in lookup(w, a.published.value) if key in set(windows(other))]
             for d in dates:
                 if best is None or d < best[0]:
                     best = (d, w)
