@@ -84,14 +84,18 @@ class Corpus:
 
     # ---- ingest -----------------------------------------------------------------------------------------
     def ingest(self, paths_or_records: Item | Iterable[Item],
-               on_result: Callable[[ItemResult], None] | None = None) -> IngestReport:
-        """Ingest files, directories, URLs, feeds, ``-`` or input-contract dicts; returns per-item results."""
+               on_result: Callable[[ItemResult], None] | None = None, link: bool = True) -> IngestReport:
+        """Ingest files, directories, URLs, feeds, ``-`` or input-contract dicts; returns per-item results.
+        ``link=False`` leaves narrative linking (which reads every story) to a later ``link_narratives()``."""
         items: list[Item]
         if isinstance(paths_or_records, str | Path | Mapping | RawDocument):
             items = [paths_or_records]
         else:
             items = list(paths_or_records)
-        return self.runner.ingest(items, on_result=on_result)
+        return self.runner.ingest(items, on_result=on_result, link=link)
+
+    def link_narratives(self) -> None:
+        self.runner.link_narratives()
 
     def recluster(self, since: str | dt.date | None = None) -> tuple[int, int]:
         return self.runner.recluster(_date(since))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass
 class AppState:
     """What the routes share: the corpus, the settings and the locks that keep writers in step."""
@@ -63,6 +67,27 @@ class AppState:
     corpus: Corpus
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     compare_lock: threading.Lock = field(default_factory=threading.Lock)
+    relink_pending: threading.Event = field(default_factory=threading.Event)
+    relink_delay_s: float = 2.0
+
+    def relink_soon(self) -> None:
+        """Link narratives once, shortly after a burst of posted articles (linking reads every story, so it is
+        not done per request); at most one pass is pending at a time."""
+        if self.relink_pending.is_set():
+            return
+        self.relink_pending.set()
+
+        def relink() -> None:
+            try:
+                with self.ingest_lock:
+                    self.relink_pending.clear()
+                    self.corpus.runner.link_narratives()
+            except Exception:  # noqa: BLE001 - narratives are rebuilt by the next pass; never kill the server
+                log.exception("linking narratives failed")
+
+        timer = threading.Timer(self.relink_delay_s, relink)
+        timer.daemon = True
+        timer.start()
 
     def write_policy(self) -> str:
         if self.settings.api.token:

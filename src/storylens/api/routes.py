@@ -325,9 +325,11 @@ async def post_articles(request: Request) -> JSONResponse:
     if items:
         def run() -> list[ItemResult]:
             with st.ingest_lock:
-                return st.corpus.ingest(items).results
+                return st.corpus.ingest(items, link=False).results
 
         ingested = await run_in_threadpool(run)
+        if any(r.status in ("new", "updated") for r in ingested):
+            st.relink_soon()
     merged = [r for r in results if r is not None] + ingested
     counts = {s: sum(1 for r in merged if r.status == s) for s in ("new", "updated", "duplicate", "unchanged",
                                                                      "rejected")}
