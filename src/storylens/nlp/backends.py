@@ -49,10 +49,16 @@ def spacy_model(name: str) -> Any:
 
 @functools.lru_cache(maxsize=1)
 def natasha_models() -> Any:
+    import warnings
+
     from natasha import MorphVocab, NewsEmbedding, NewsMorphTagger, NewsNERTagger, NewsSyntaxParser, Segmenter
 
     emb = NewsEmbedding()
-    return (Segmenter(), NewsMorphTagger(emb), NewsSyntaxParser(emb), NewsNERTagger(emb), MorphVocab())
+    with warnings.catch_warnings():
+        # pymorphy2 finds its dictionaries through pkg_resources (setuptools<81 is pinned for it): its deprecation
+        # warning says nothing a user can act on
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        return (Segmenter(), NewsMorphTagger(emb), NewsSyntaxParser(emb), NewsNERTagger(emb), MorphVocab())
 
 
 def parse_english(texts: Sequence[tuple[str, int]], model: str, batch_size: int = 32,
