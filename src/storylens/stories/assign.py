@@ -532,11 +532,13 @@ def pair_similarity(f: Features, g: Features, st: StorySettings) -> float:
 
 
 def _verified(a: StoryAssigner, groups: list[list[Features]]) -> list[list[Features]]:
-    """Each member of a linked group must also pass the streaming test (``join_threshold``) against the rest of
-    its group; one that does not is set apart (average linkage can chain two weak links into one story)."""
+    """Each member of a linked group of at most ``batch_verify_max_group`` articles must also pass the streaming
+    test (``join_threshold - batch_verify_margin``) against the rest of its group; one that does not is set apart.
+    A pair rests on a single link (two undated reports of the same kind, like the 2018 seed reports, can clear the
+    cut on theme alone); a larger group's average rests on many, and verifying it only costs recall."""
     out: list[list[Features]] = []
     for g in groups:
-        if len(g) < 2 or len(g) > 200:
+        if len(g) < 2 or len(g) > a.settings.batch_verify_max_group:
             out.append(g)
             continue
         keep: list[Features] = []
