@@ -217,8 +217,11 @@ _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 
 
 def years_of(a: Article) -> set[int]:
-    """Years the text names (1950-2049); two reports naming only different years are of different events."""
-    return {int(y) for y in _YEAR.findall(a.text or "")}
+    """Years the text names (1950-2049); two reports naming only different years are of different events.  Years
+    after the publication year are left out: they name plans and deadlines ("by 2031"), not when the event was."""
+    ys = {int(y) for y in _YEAR.findall(a.text or "")}
+    pub = a.published.value
+    return {y for y in ys if y <= pub.year} if pub is not None else ys
 
 
 def pair_adjustment(dates1: list[tuple[int | None, int, int]], years1: set[int],
