@@ -242,6 +242,12 @@ def clean_text(text: str, *, title: str | None = None, structural: bool = True, 
     if not body and found_title and not given:
         # a one-line text is the article, not its title
         body, found_title = [found_title], None
+    if not body:
+        # a text that only repeats its given title: that line is the article (a headline-only item)
+        repeats = [r for r in removed if r.rule == "title_repeat"]
+        if repeats:
+            body = [repeats[0].text]
+            removed.remove(repeats[0])
 
     if structural:
         body = _rejoin(body)
