@@ -68,6 +68,9 @@ class StorySettings:
     # recluster: only groups this small are verified (a pair rests on one link; a larger group's average on many);
     # 2 chosen on ECB+ odd topics (2, 3, 5 tie there; 200, i.e. verifying all, costs ~2 points of recall)
     batch_verify_max_group: int = 2
+    # recluster: groups this small then join the larger group they score best against, at the verify level
+    # (join_threshold - batch_verify_margin); 2 chosen on ECB+ odd topics (1, 2, 5 tie there)
+    batch_attach_max: int = 2
 
 
 @dataclass(slots=True)

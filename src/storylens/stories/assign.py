@@ -474,7 +474,9 @@ def recluster(articles: Sequence[Article], vectors: Sequence[ArticleVectors], se
     ``window_days`` between consecutive dates starts a new block; undated articles form one block); each block is
     clustered by average linkage over the pairwise similarity (the streaming score's terms, article to article;
     pairs further apart in time than the window never link) cut at ``batch_threshold``.  A block larger than
-    ``batch_max_block`` goes through the streaming assigner instead, so memory stays bounded.  Stories are then
+    ``batch_max_block`` goes through the streaming assigner instead, so memory stays bounded.  Pairs are then
+    verified against the streaming score (:func:`_verified`) and fragments attached to the group they score best
+    against (:func:`_attached`).  Stories are then
     built in publication order, so ids come from each story's earliest article.
     """
     st = settings or StorySettings()
@@ -502,7 +504,7 @@ def recluster(articles: Sequence[Article], vectors: Sequence[ArticleVectors], se
             for f in block:
                 a.add_features(f)
             continue
-        for group in _verified(a, _average_linkage(block, st)):
+        for group in _attached(a, _verified(a, _average_linkage(block, st))):
             s = a._new_story(group[0])
             for f in group:
                 a._join(s, f)
@@ -554,6 +556,42 @@ def _verified(a: StoryAssigner, groups: list[list[Features]]) -> list[list[Featu
         if keep:
             out.append(keep)
     return out
+
+
+def _attached(a: StoryAssigner, groups: list[list[Features]]) -> list[list[Features]]:
+    """Fragments of at most ``batch_attach_max`` articles join the larger group they score best against (the
+    streaming score of each of their articles against the group's folded story; the best must reach the verify
+    level, ``join_threshold - batch_verify_margin``): average linkage leaves an article apart when its links to
+    a big group are weak on average although the group as a whole is close.  Only the few groups nearest in
+    embedding space are scored."""
+    st = a.settings
+    if st.batch_attach_max <= 0:
+        return groups
+    big = [g for g in groups if len(g) > st.batch_attach_max]
+    small = [g for g in groups if len(g) <= st.batch_attach_max]
+    if not big or not small:
+        return groups
+    folded = []
+    for g in big:
+        s = _Story(key=-1, id="", doc_sum=np.zeros(DIM, dtype=np.float32))
+        for f in g:
+            _fold(s, f, st.terms_per_story)
+        folded.append(s)
+    cents = np.stack([s.centroid for s in folded])
+    level = st.join_threshold - st.batch_verify_margin
+    out_small: list[list[Features]] = []
+    for g in small:
+        near = np.argsort(-(cents @ normalise(np.sum([f.doc for f in g], axis=0))))[:st.candidates]
+        best, where = -math.inf, -1
+        for k in near:
+            sc = min(a.score(f, folded[int(k)]) for f in g)
+            if sc > best:
+                best, where = sc, int(k)
+        if where >= 0 and best >= level:
+            big[where].extend(g)
+        else:
+            out_small.append(g)
+    return big + out_small
 
 
 def _fold(s: _Story, f: Features, lim: int) -> None:
