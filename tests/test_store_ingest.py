@@ -178,3 +178,19 @@ def test_control_characters_never_break_a_batch(db_url: str) -> None:
     assert {r.id: r.status for r in report.results} == {"nul": "new", "plain": "new"}, report.results
     stored = c.article("nul")
     assert stored is not None and "\x00" not in stored.text and "\ufffd" in stored.text
+
+
+def test_cluster_prints_the_contract_with_gold_stories(seed_files: list[Path], gold: dict) -> None:
+    """`storylens cluster` (what users' scripts and the evaluators call) on the seeds: gold's stories, one narrative."""
+    r = run_cli("cluster", *[str(p) for p in seed_files], "--format", "json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    for s in out["stories"]:
+        assert {"id", "title", "articles", "first_seen", "last_seen"} <= set(s)
+    got = {frozenset(Path(a).name for a in s["articles"]) for s in out["stories"]}
+    stories_2021 = frozenset(gold["stories"][0]["articles"])
+    strict = {frozenset({"001_f65af8d067da0afe.txt", "002_fed5f0d4c4963b3d.txt"}),
+              frozenset({"000_ee746e2c36794a97.txt"})}
+    singles_2018 = {frozenset(s["articles"]) for s in gold["stories"][1:]}
+    assert got in ({stories_2021} | singles_2018, strict | singles_2018), got
+    assert len(out["narratives"]) == 1 and len(out["narratives"][0]["stories"]) == 3

@@ -311,15 +311,19 @@ def cluster(
     fmt: Annotated[Fmt, typer.Option("--format", help="json (the public contract)")] = Fmt.json,
     allow_private: Annotated[bool, typer.Option(help="allow fetching loopback/private addresses")] = False,
 ) -> None:
-    """Ingest into a temporary store and print stories and narratives (one-shot use)."""
+    """Ingest into a temporary store and print stories and narratives (one-shot use).
+
+    The whole input is known up front, so after the streaming ingest the stories are rebuilt by the batch
+    re-clustering (as `storylens recluster` does for a back-fill), which sees every article at once."""
     from storylens.corpus import Corpus
 
     with tempfile.TemporaryDirectory(prefix="storylens-") as tmp:
         c = Corpus(f"sqlite:///{tmp}/cluster.db")
         c.settings.ingest.allow_private_urls = allow_private
-        report = c.ingest(inputs)
+        report = c.ingest(inputs, link=False)
         for r in report.rejected:
             err.print(f"[red]rejected[/red] {r.source}: {r.reason}")
+        c.recluster()
         obj = clusters_contract(list(reversed(c.stories())), list(c.narratives()))
         c.close()
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=None if fmt == Fmt.jsonl else 1) + "\n")
