@@ -1,4 +1,4 @@
-"""The web app in real headless Chromium (Debian's ``chromium`` driven by Playwright; never ``playwright install``).
+"""The web app in real headless Chromium (Debian's ``chromium`` driven by Playwright's Python package; no browser download).
 
 uvicorn serves the app from a thread on a free loopback port.  Screenshots go to ``test-artifacts/`` (gitignored);
 a few are copied under ``docs/`` by hand.

@@ -1,7 +1,7 @@
 """PolNeAR dev: storylens quotes and textacy's ``direct_quotations``, side by side, through the project's scorer.
 
     python /work/shared/eval/to_jsonl.py            # writes $TMPDIR/storylens-eval/jsonl/polnear-dev.jsonl
-    python benchmarks/quotes_polnear.py [--limit N] [--split all|even|odd] [--no-textacy] [--out DIR]
+    python benchmarks/quotes_attribution.py [--limit N] [--split all|even|odd] [--no-textacy] [--out DIR]
 
 Articles are built as the CLI would from the input contract (id, source, text = the record's text, title = its
 headline line); predictions are the ``storylens analyze --format jsonl`` objects (``model.article_contract``).
