@@ -222,6 +222,7 @@ class Runner:
         furniture = self._load_furniture()
         resolver = EntityResolver(self.store.entities())
         assigner = None  # loaded when the first new original arrives
+        n_assigned = 0  # stored originals the assigner state reflects (its marker, so a stale state is replayed)
         any_assigned = False
 
         def emit(r: ItemResult) -> None:
@@ -238,9 +239,8 @@ class Runner:
                 for r in batch:
                     if isinstance(r, ReadError):
                         emit(ItemResult(source=r.source, status="rejected", reason=r.reason, stage=r.stage))
-                if hasattr(furniture, "observe"):
-                    for raw in raws:
-                        furniture.observe(raw)
+                for raw in raws:
+                    furniture.observe(raw)
                 prepared: list[Article] = []
                 updated: set[str] = set()
                 seen_in_batch: set[str] = set()
@@ -275,6 +275,7 @@ class Runner:
                 vectors = dict(zip([a.id for a in originals], self.c.vectors(originals), strict=True))
                 if originals and assigner is None:
                     assigner = self._load_assigner()
+                    n_assigned = self._n_assignable()
                 any_assigned = any_assigned or bool(originals)
                 story_of: dict[str, str | None] = {}
                 touched: set[str] = set()
@@ -318,8 +319,10 @@ class Runner:
                                         reason=f"could not be stored: {type(e).__name__}: {str(e)[:300]}"))
                         store_failed = True
                         continue
+                    if a.duplicate_of is None and a.id not in updated:
+                        n_assigned += 1
                     if last and assigner is not None and not store_failed:
-                        self.store.put_state(ASSIGNER_KEY + ":n", str(self._n_assignable()).encode())
+                        self.store.put_state(ASSIGNER_KEY + ":n", str(n_assigned).encode())
                     status_: Status = ("updated" if a.id in updated else
                                        "duplicate" if a.duplicate_of else "new")
                     emit(ItemResult(source=a.source, id=a.id, status=status_, duplicate_of=a.duplicate_of,
@@ -421,8 +424,7 @@ def analyze_items(items: Iterable[Item], settings: Settings | None = None,
                 if on_error:
                     on_error(ItemResult(source=r.source, status="rejected", reason=r.reason, stage=r.stage))
                 continue
-            if hasattr(furniture, "observe"):
-                furniture.observe(r)
+            furniture.observe(r)
             try:
                 a = comps.prepare(r, furniture)
             except Exception as e:  # noqa: BLE001
