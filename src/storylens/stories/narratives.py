@@ -110,7 +110,8 @@ def _title(names: list[Counter[str]], terms: list[dict[str, float]]) -> tuple[st
     for c in names:
         for n, v in c.items():
             mass[n] += v
-    ents = sorted(share, key=lambda n: (-share[n], -mass[n], n))
+    # at equal share a full name ("elena marsh") beats its parts, which count once more for each mention
+    ents = sorted(share, key=lambda n: (-share[n], -(" " in n), -mass[n], n))
     chosen: list[str] = []
     for n in ents:
         if share[n] < max(2, (k + 1) // 2):
