@@ -89,6 +89,16 @@ class AppState:
         timer.daemon = True
         timer.start()
 
+    def quote_group(self, group_id: str) -> dict[str, Any]:
+        """A quote group by id, computing its story's comparison once when needed; 404 when there is none."""
+        g = self.corpus.store.quote_group(group_id)
+        if g is None and ":" in group_id and self.corpus.store.story(group_id.split(":", 1)[0]) is not None:
+            with self.compare_lock:
+                g = self.corpus.quote_group(group_id)
+        if g is None:
+            raise HTTPException(404, f"no quote group with id {group_id!r}")
+        return g
+
     def write_policy(self) -> str:
         if self.settings.api.token:
             return "token"

@@ -215,12 +215,7 @@ def quote_list(request: Request, speaker: TextQ = None, outlet: TextQ = None, q:
 def quote_page(request: Request, group_id: str) -> Response:
     st = state_of(request)
     c = st.corpus
-    g = c.store.quote_group(group_id)
-    if g is None and ":" in group_id and c.store.story(group_id.split(":", 1)[0]) is not None:
-        with st.compare_lock:
-            g = c.quote_group(group_id)
-    if g is None:
-        raise HTTPException(404, f"no quote group with id {group_id!r}")
+    g = st.quote_group(group_id)
     from storylens.model import QuoteGroup
 
     group = from_jsonable(QuoteGroup, g)

@@ -145,15 +145,7 @@ def list_quotes(request: Request, speaker: Text = None, outlet: Text = None, q: 
 
 @router.get("/quotes/{group_id:path}", summary="One quote group: every outlet's variant, when, and what changed")
 def get_quote_group(request: Request, group_id: str) -> dict[str, Any]:
-    c = state_of(request).corpus
-    st = state_of(request)
-    g = c.store.quote_group(group_id)
-    if g is None and ":" in group_id and c.store.story(group_id.split(":", 1)[0]) is not None:
-        with st.compare_lock:
-            g = c.quote_group(group_id)
-    if g is None:
-        raise HTTPException(404, f"no quote group with id {group_id!r}")
-    return g
+    return state_of(request).quote_group(group_id)
 
 
 # ---- entities -----------------------------------------------------------------------------------------------------
