@@ -33,51 +33,128 @@ SPEAKERS = [("Jens Stoltenberg", "the NATO chief"), ("Ursula von der Leyen", "th
             ("Antonio Guterres", "the UN secretary-general"), ("Olaf Scholz", "the German chancellor"),
             ("Emmanuel Macron", "the French president"), ("Dmitry Peskov", "the Kremlin spokesman"),
             ("Janet Yellen", "the Treasury secretary"), ("Christine Lagarde", "the ECB president"),
-            ("Kristalina Georgieva", "the IMF chief"), ("Tedros Adhanom", "the WHO director-general")]
-PLACES = ["Brussels", "Geneva", "Berlin", "Paris", "Moscow", "Washington", "Frankfurt", "Vienna", "Oslo", "Madrid"]
-TOPICS = [("arms control", "the New START treaty", "strategic stability"),
-          ("energy prices", "the gas price cap", "winter supplies"),
-          ("interest rates", "the rate decision", "inflation"),
-          ("pandemic preparedness", "the pandemic accord", "vaccine supplies"),
-          ("trade", "the tariff agreement", "supply chains"),
-          ("climate", "the emissions target", "coal phase-out"),
-          ("migration", "the asylum pact", "border controls"),
-          ("debt relief", "the debt framework", "developing economies")]
+            ("Kristalina Georgieva", "the IMF chief"), ("Tedros Adhanom", "the WHO director-general"),
+            ("Pedro Sanchez", "the Spanish prime minister"), ("Giorgia Meloni", "the Italian prime minister"),
+            ("Fumio Kishida", "the Japanese prime minister"), ("Justin Trudeau", "the Canadian prime minister"),
+            ("Ajay Banga", "the World Bank president"), ("Rafael Grossi", "the IAEA chief"),
+            ("Mark Rutte", "the Dutch prime minister"), ("Ngozi Okonjo-Iweala", "the WTO director-general"),
+            ("Fatih Birol", "the IEA executive director"), ("Volker Turk", "the UN human rights chief")]
+PLACES = ["Brussels", "Geneva", "Berlin", "Paris", "Moscow", "Washington", "Frankfurt", "Vienna", "Oslo", "Madrid",
+          "Rome", "Tokyo", "Ottawa", "Lisbon", "Warsaw", "Prague", "Dublin", "Helsinki", "Athens", "Nairobi"]
+# topic, the thing at stake, the wider theme, and the topic's own background sentences
+TOPICS = [
+    ("arms control", "the New START treaty", "strategic stability",
+     ["Inspections of missile sites were suspended last year.", "Warhead limits expire unless negotiators agree.",
+      "Both sides accuse each other of testing banned launchers."]),
+    ("energy prices", "the gas price cap", "winter supplies",
+     ["Storage tanks are filled to about two thirds of capacity.", "Wholesale electricity futures jumped overnight.",
+      "Utilities warned households about heating bills."]),
+    ("interest rates", "the rate decision", "inflation",
+     ["Bond yields fell after the announcement.", "Mortgage lenders are expected to cut their offers.",
+      "Core prices rose faster than economists had forecast."]),
+    ("pandemic preparedness", "the pandemic accord", "vaccine supplies",
+     ["Laboratories want faster sharing of pathogen samples.", "Poorer countries asked for vaccine patents to be waived.",
+      "Hospitals reported fewer intensive care admissions."]),
+    ("trade", "the tariff agreement", "supply chains",
+     ["Steel and aluminium duties remain in place.", "Container freight rates doubled since spring.",
+      "Exporters of cars and machinery lobbied for quotas."]),
+    ("climate", "the emissions target", "coal phase-out",
+     ["Wind and solar farms supplied a record share of power.", "Several mines are due to close by the end of the decade.",
+      "Scientists measured the hottest summer on record."]),
+    ("migration", "the asylum pact", "border controls",
+     ["Reception centres on the islands are overcrowded.", "Coast guards rescued hundreds of people at sea.",
+      "Deportation flights resumed after a court ruling."]),
+    ("debt relief", "the debt framework", "developing economies",
+     ["Zambia and Ghana restructured their bonds.", "Private creditors resisted write-downs.",
+      "Interest payments swallow a quarter of some budgets."]),
+    ("nuclear safety", "the plant inspection regime", "reactor security",
+     ["Shelling damaged a power line near the reactor.", "Inspectors rotated through the site under escort.",
+      "Cooling pumps ran on diesel generators for hours."]),
+    ("food security", "the grain corridor deal", "wheat shipments",
+     ["Bulk carriers queued outside the port.", "Bread prices rose across North Africa.",
+      "Farmers blocked roads with tractors over cheap imports."]),
+    ("artificial intelligence", "the AI safety code", "chatbot regulation",
+     ["Chip makers reported soaring demand for accelerators.", "Regulators fined a platform over facial recognition.",
+      "Start-ups fear compliance costs."]),
+    ("housing", "the rent control law", "affordable homes",
+     ["Construction permits fell to a ten-year low.", "Tenants marched through the capital.",
+      "Builders blame the cost of timber and cement."]),
+    ("shipping", "the Red Sea escort mission", "freight security",
+     ["Tankers rerouted around the Cape of Good Hope.", "Insurers raised war-risk premiums.",
+      "A drone struck a cargo vessel near the strait."]),
+    ("taxation", "the global minimum tax", "corporate profits",
+     ["Tech giants booked profits in low-tax islands.", "Finance ministers argued over digital levies.",
+      "Auditors found billions in unpaid duties."]),
+    ("defence spending", "the two percent pledge", "ammunition production",
+     ["Artillery shell factories added night shifts.", "Parliament approved a special procurement fund.",
+      "Generals asked for more air defence batteries."]),
+    ("water", "the river basin treaty", "drought relief",
+     ["Reservoirs dropped below a third of capacity.", "Irrigation was rationed for orchards and rice paddies.",
+      "Desalination plants are being built along the coast."]),
+    ("cyber security", "the ransomware accord", "critical infrastructure",
+     ["Hackers encrypted hospital records last month.", "Banks tested their backup systems.",
+      "Police seized servers used by a criminal gang."]),
+    ("human rights", "the detention inquiry", "press freedom",
+     ["Journalists were held without charge for weeks.", "Lawyers filed complaints with the tribunal.",
+      "Families of prisoners protested outside the ministry."]),
+    ("space", "the lunar exploration pact", "satellite debris",
+     ["A rocket upper stage broke apart in orbit.", "Astronauts postponed a spacewalk.",
+      "Launch companies compete for broadband constellations."]),
+    ("public health", "the tobacco convention", "smoking rates",
+     ["Vaping among teenagers doubled in three years.", "Pharmacies ran short of nicotine patches.",
+      "Cigarette packaging must carry larger warnings."]),
+]
+QUOTES = [("We will not accept any weakening of {thing}, and we expect every partner in {place} to honour it",
+           "{Theme} is not a question of one country, it is a question for all of us"),
+          ("Nobody gains if {thing} collapses, so we came to {place} to save it",
+           "On {theme} we need results within {n} months, not more speeches"),
+          ("The talks on {thing} were difficult but honest, and the door stays open",
+           "Anyone who ignores {theme} today will pay a much higher price tomorrow"),
+          ("{Thing} is the best deal we have and we must defend it together",
+           "We have a plan for {theme} and we will present it to ministers in {place}")]
 OUTLETS = ["Harbor Wire", "Baltic Ledger", "Meridian Post", "Northgate Daily", "Vestnik Severa", "City Wire",
            "Global Desk", "Morning Courier", "Evening Standard Times", "Delta News", "Atlas Report", "Signal Today"]
 VERBS = ["said", "told reporters", "added", "stressed", "warned", "noted"]
+TITLES = ["{surname} on {topic}: {thing} must stay", "{surname} defends {thing} in {place}",
+          "{surname} calls for action on {theme}", "{place} talks: {surname} warns on {topic}"]
 
 
 def generate(n: int, seed: int = 7, dup_rate: float = 0.1) -> list[dict[str, Any]]:
-    """``n`` articles over ~90 days: events (speaker x topic x place on a date) each reported by several outlets,
-    a share of them syndicated copies (near duplicates)."""
+    """``n`` articles over ~90 days: events (speaker x topic x place on a date, with the topic's own background
+    and one of several quote pairs) each reported by 3-8 outlets, a share of them syndicated copies (near
+    duplicates).  20 speakers x 20 topics x 20 places keep same-day events mostly distinct stories."""
     rnd = random.Random(seed)
     out: list[dict[str, Any]] = []
     start = dt.date(2024, 1, 1)
     event = 0
     while len(out) < n:
         event += 1
-        (name, role), (topic, thing, theme) = rnd.choice(SPEAKERS), rnd.choice(TOPICS)
+        (name, role), (topic, thing, theme, background) = rnd.choice(SPEAKERS), rnd.choice(TOPICS)
         place, day = rnd.choice(PLACES), start + dt.timedelta(days=rnd.randrange(90))
         surname = name.split()[-1]
-        q1 = f"We will not accept any weakening of {thing}, and we expect every partner to honour it"
-        q2 = f"{theme.capitalize()} is not a question of one country, it is a question for all of us"
+        fill = {"thing": thing, "Thing": thing[0].upper() + thing[1:], "theme": theme,
+                "Theme": theme[0].upper() + theme[1:], "place": place, "n": rnd.randint(2, 18), "topic": topic,
+                "surname": surname}
+        t1, t2 = rnd.choice(QUOTES)
+        q1, q2 = t1.format(**fill), t2.format(**fill)
+        title = rnd.choice(TITLES).format(**fill)
         for k in range(rnd.randint(3, 8)):
             if len(out) >= n:
                 break
             outlet = rnd.choice(OUTLETS)
             verb = rnd.choice(VERBS)
-            extra = " ".join(rnd.choice(["Officials", "Diplomats", "Analysts", "Observers"]) + " " +
-                             rnd.choice(["expect", "doubt", "question", "welcome"]) + " " +
-                             rnd.choice(["further talks", "a compromise", "new measures", "a delay"]) +
-                             f" on {topic} before the {rnd.choice(['summer', 'autumn', 'spring'])} meeting."
-                             for _ in range(rnd.randint(3, 7)))
+            extra = " ".join(rnd.sample(background, k=rnd.randint(2, 3))) + " " + " ".join(
+                rnd.choice(["Officials", "Diplomats", "Analysts", "Observers"]) + " " +
+                rnd.choice(["expect", "doubt", "question", "welcome"]) + " " +
+                rnd.choice(["further talks", "a compromise", "new measures", "a delay"]) +
+                f" on {topic} before the {rnd.choice(['summer', 'autumn', 'spring'])} meeting."
+                for _ in range(rnd.randint(1, 3)))
             text = (f"{place.upper()}, {day:%B} {day.day}. {name} on {day:%A} urged partners to keep talking about "
-                    f"{topic}. “{q1},” {surname} {verb} in {place}.\n\n"
+                    f"{topic}. \u201c{q1},\u201d {surname} {verb} in {place}.\n\n"
                     f"Speaking after talks with ministers, {role} added that {theme} would stay on the agenda. "
-                    f"“{q2},” he said.\n\n{extra}\n\nThe meeting in {place} was the {rnd.randint(2, 40)}th of its "
-                    f"kind, and {rnd.randint(10, 90)} delegations took part, according to organisers.")
-            art = {"id": f"gen-{event}-{k}", "title": f"{surname} on {topic}: {thing} must stay",
+                    f"\u201c{q2},\u201d {surname} said.\n\n{extra}\n\nThe meeting in {place} was the {rnd.randint(2, 40)}th of "
+                    f"its kind, and {rnd.randint(10, 90)} delegations took part, according to organisers.")
+            art = {"id": f"gen-{event}-{k}", "title": title,
                    "text": text, "published": day.isoformat(), "outlet": outlet, "language": "en",
                    "url": f"https://{outlet.lower().replace(' ', '')}.example/{event}/{k}"}
             out.append(art)
@@ -218,9 +295,9 @@ def main() -> None:
     ap.add_argument("--keep", help="keep the generated input and outputs in this directory")
     args = ap.parse_args()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, Any]] = []
     if args.assigner:
-        rows += bench_assigner([int(x) for x in args.assigner.split(",")])
+        for row in bench_assigner([int(x) for x in args.assigner.split(",")]):
+            _append(row)
     if args.n and args.runs:
         work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="storylens-bench-"))
         work.mkdir(parents=True, exist_ok=True)
@@ -242,10 +319,12 @@ def main() -> None:
                 r["articles_per_s_per_core"] = round(r["articles_per_s"] / cores, 2)
                 r["cores_for_1M_per_hour"] = round(1_000_000 / 3600 / r["articles_per_s_per_core"], 1)
             print(json.dumps(r), flush=True)
-            rows.append(r)
+            _append(r)  # each run as soon as it ends: a 20k benchmark takes hours
+
+
+def _append(row: dict[str, Any]) -> None:
     with RESULTS.open("a", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r) + "\n")
+        fh.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -161,17 +161,39 @@ def _lexical(a: _Q, b: _Q) -> str | None:
     return None
 
 
+def _collapse(qs: list[_Q]) -> tuple[list[_Q], dict[int, list[int]]]:
+    """Representatives of ``qs`` and the members each stands for.
+
+    Quotes of four words or more with the same words, language and speaker relate to every other quote in the same
+    way (``_lexical`` looks only at words and speakers once both quotes are that long), so syndicated copies are
+    compared once: a story carried by thousands of articles costs pairs over its distinct wordings only."""
+    first: dict[tuple[str, tuple[str, ...], str | None], int] = {}
+    members: dict[int, list[int]] = {}
+    reps: list[_Q] = []
+    for q in qs:
+        key = (q.lang, tuple(q.stems), q.speaker)
+        if len(q.stems) >= 4 and key in first:
+            members[first[key]].append(q.idx)
+            continue
+        if len(q.stems) >= 4:
+            first[key] = q.idx
+        members[q.idx] = [q.idx]
+        reps.append(q)
+    return reps, members
+
+
 def _relations(qs: list[_Q], embed: CachedEmbed | None) -> list[tuple[int, int, str]]:
-    rels: list[tuple[int, int, str]] = []
+    reps, members = _collapse(qs)
+    rels: list[tuple[int, int, str]] = [(r, m, "same") for r, ms in members.items() for m in ms[1:]]
     # candidate pairs in one language: quotes sharing content words (an inverted index keeps this near-linear)
     index: dict[str, set[int]] = defaultdict(set)
-    content = [{s for t, s in zip(q.toks, (t.stem for t in q.toks), strict=True)
-                if not t.is_ellipsis and t.key not in STOPWORDS and len(t.key) > 1} for q in qs]
-    for q, cs in zip(qs, content, strict=True):
-        for s in cs:
+    content = {q.idx: {s for t, s in zip(q.toks, (t.stem for t in q.toks), strict=True)
+                       if not t.is_ellipsis and t.key not in STOPWORDS and len(t.key) > 1} for q in reps}
+    for q in reps:
+        for s in content[q.idx]:
             index[s].add(q.idx)
-    seen: set[tuple[int, int]] = set()
-    for q, cs in zip(qs, content, strict=True):
+    for q in reps:
+        cs = content[q.idx]
         counts: dict[int, int] = defaultdict(int)
         for s in cs:
             for j in index[s]:
@@ -181,38 +203,45 @@ def _relations(qs: list[_Q], embed: CachedEmbed | None) -> list[tuple[int, int, 
             other = qs[j]
             if other.lang != q.lang or c < min(2, len(cs), len(content[j])):
                 continue
-            seen.add((q.idx, j))
-            r = _lexical(q, other)
-            if r:
-                rels.append((q.idx, j, r))
+            # a short quote's relation to a long one depends on the long copy's date and article: try each copy
+            short, long = (q, other) if len(q.stems) <= len(other.stems) else (other, q)
+            for m in members[long.idx] if len(short.stems) < 4 else [long.idx]:
+                a, b = (q, qs[m]) if long is other else (qs[m], other)
+                r = _lexical(a, b)
+                if r:
+                    rels.append((a.idx, b.idx, r))
+                    break
     # across languages: multilingual embeddings
-    langs = {q.lang for q in qs}
+    langs = {q.lang for q in reps}
     if len(langs) > 1 and embed is not None:
-        vecs = embed([q.quote.text for q in qs])
+        vecs = embed([q.quote.text for q in reps])
         sent_texts: list[str] = []
         sent_owner: list[int] = []
-        for q in qs:
+        for k, q in enumerate(reps):
             sents = split_sentences(q.quote.text)
             if len(sents) > 1:
                 for sp in sents:
                     sent_texts.append(sp.text)
-                    sent_owner.append(q.idx)
+                    sent_owner.append(k)
         svecs = embed(sent_texts) if sent_texts else np.zeros((0, vecs.shape[1]), dtype=np.float32)
         sims = vecs @ vecs.T
-        ssims = vecs @ svecs.T if len(sent_texts) else np.zeros((len(qs), 0))
-        for i, a in enumerate(qs):
-            for j in range(i + 1, len(qs)):
-                b = qs[j]
+        ssims = vecs @ svecs.T if len(sent_texts) else np.zeros((len(reps), 0))
+        cols_of: dict[int, list[int]] = defaultdict(list)
+        for k, o in enumerate(sent_owner):
+            cols_of[o].append(k)
+        for i, a in enumerate(reps):
+            for j in range(i + 1, len(reps)):
+                b = reps[j]
                 if a.lang == b.lang or _speakers_differ(a, b):
                     continue
                 la, lb = len(a.quote.text), len(b.quote.text)
                 if sims[i, j] >= TRANSLATION_COS and 0.5 <= la / max(lb, 1) <= 2.0:
-                    rels.append((i, j, "same"))
+                    rels.append((a.idx, b.idx, "same"))
                     continue
-                short, long = (a, b) if la <= lb else (b, a)
-                cols = [k for k, o in enumerate(sent_owner) if o == long.idx]
-                if cols and max(float(ssims[short.idx, k]) for k in cols) >= TRANSLATION_COS:
-                    rels.append((i, j, "a<b" if short is a else "b<a"))
+                (short, ks), (long, kl) = ((a, i), (b, j)) if la <= lb else ((b, j), (a, i))
+                cols = cols_of.get(kl, [])
+                if cols and max(float(ssims[ks, k]) for k in cols) >= TRANSLATION_COS:
+                    rels.append((a.idx, b.idx, "a<b" if short is a else "b<a"))
     return rels
 
 
@@ -272,8 +301,12 @@ def _build_groups(qs: list[_Q], rels: list[tuple[int, int, str]]) -> list[tuple[
     merged = True
     while merged:
         merged = False
+        owner: dict[int, list[int]] = defaultdict(list)  # only groups sharing a member can overlap by half
+        for x, (_, g) in enumerate(out):
+            for m in g:
+                owner[m].append(x)
         for x in range(len(out)):
-            for y in range(x + 1, len(out)):
+            for y in sorted({y for m in out[x][1] for y in owner[m] if y > x}):
                 a, b = out[x][1], out[y][1]
                 if len(a & b) / len(a | b) >= 0.5:
                     out[x] = (min(out[x][0], out[y][0]), a | b)
