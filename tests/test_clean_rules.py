@@ -132,3 +132,17 @@ def test_relative_mentions() -> None:
     ru = {m.text: m.value for m in resolve_mentions("Он заявил в понедельник, что 16 июня встреча состоится.",
                                                     dt.date(2021, 6, 9), ["ru"])}
     assert ru["в понедельник"] == dt.date(2021, 6, 7) and ru["16 июня"] == dt.date(2021, 6, 16)
+
+
+def test_furniture_candidates_are_bounded_and_furniture_still_learned() -> None:
+    fm = FurnitureModel(max_candidates=50)
+    def word(i: int) -> str:  # digits fold to one key, so unique lines need unique words
+        return "".join("abcdefghij"[int(c)] for c in str(i))
+
+    for i in range(400):
+        lines = [f"Storm reaches the {word(i)} harbour", "Follow Harbor Wire on Telegram"]
+        fm.observe(lines, outlet="Harbor Wire", key=f"a{i}")
+        assert len(fm._seen) <= 50
+    assert fm.is_furniture("Follow Harbor Wire on Telegram", "Harbor Wire")
+    assert not fm.is_furniture(f"Storm reaches the {word(399)} harbour", "Harbor Wire")
+    assert len(fm.to_json()) < 20_000  # the stored state stays small on an endless feed

@@ -74,11 +74,16 @@ def headline_like(line: str) -> bool:
 class FurnitureModel:
     """Learned repetition: a short line that one outlet repeats in ``min_articles`` different articles is
     furniture ("Discuss", "Read more on our Telegram channel", a sign-off).  Lines of unknown outlets are
-    not learned (syndicated copies from many sites would teach real sentences)."""
+    not learned (syndicated copies from many sites would teach real sentences).
 
-    def __init__(self, min_articles: int = 3, max_words: int = 15) -> None:
+    Candidate lines are bounded: past ``max_candidates`` the oldest lines seen in one article only are forgotten
+    (furniture recurs, so a forgotten furniture line is soon counted again; a news sentence does not), which keeps
+    the model and its stored state small on an endless feed."""
+
+    def __init__(self, min_articles: int = 3, max_words: int = 15, max_candidates: int = 200_000) -> None:
         self.min_articles = min_articles
         self.max_words = max_words
+        self.max_candidates = max_candidates
         self._seen: dict[str, list[str]] = {}  # outlet|line key -> article keys (up to min_articles)
         self._furniture: set[str] = set()
 
@@ -115,6 +120,14 @@ class FurnitureModel:
             if len(seen) >= self.min_articles:
                 self._furniture.add(k)
                 del self._seen[k]
+        if len(self._seen) > self.max_candidates:
+            self._forget()
+
+    def _forget(self) -> None:
+        """Drop the oldest once-seen candidates (dicts keep insertion order) down to 3/4 of the bound."""
+        excess = len(self._seen) - (3 * self.max_candidates) // 4
+        for k in [k for k, v in self._seen.items() if len(v) < 2][:excess]:
+            del self._seen[k]
 
     def is_furniture(self, line: str, outlet: str | None) -> bool:
         return bool(outlet) and self._k(outlet or "", line) in self._furniture
