@@ -41,6 +41,8 @@ class Handler(BaseHTTPRequestHandler):
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         if self.path == "/page":
             self._send(200, PAGE, "text/html; charset=utf-8")
+        elif self.path == "/host":
+            self._send(200, self.headers.get("Host", "").encode(), "text/plain")
         elif self.path == "/ua":
             self._send(200, self.headers.get("User-Agent", "").encode(), "text/plain")
         elif self.path == "/feed":
@@ -121,3 +123,41 @@ def test_feed_url_500_or_timeout(server: str) -> None:
 def test_bad_scheme() -> None:
     out = list(read_inputs(["http://"], LOCAL))
     assert isinstance(out[0], ReadError)
+
+
+def test_dns_rebinding_cannot_reach_a_private_address(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host that resolves to a public address when checked and to loopback when connected (DNS rebinding):
+    the request goes to the checked address, never to the local server."""
+    import socket
+
+    port = int(server.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    answers = iter(["8.8.8.8"])  # the first answer is public, every later one loopback
+
+    def rebinding(host: str, *args: object, **kw: object) -> list[tuple[object, ...]]:
+        if host == "news.rebind.example":
+            ip = next(answers, "127.0.0.1")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))]
+        return real(host, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    (res,) = read_inputs([f"http://news.rebind.example:{port}/page"], IngestSettings(timeout_s=0.5))
+    assert isinstance(res, ReadError), "the connection reached the rebound loopback address"
+    assert "news.rebind.example" in res.reason
+
+
+def test_pinned_request_keeps_the_host_name(server: str) -> None:
+    from storylens.ingest.url import _pinned, fetch
+
+    url, headers, ext = _pinned("https://news.example:8443/a?b=1", "8.8.8.8")
+    assert (url, headers, ext) == ("https://8.8.8.8:8443/a?b=1", {"Host": "news.example:8443"},
+                                   {"sni_hostname": "news.example"})
+    assert _pinned("http://news.example/a", "2001:4860::8888")[0] == "http://[2001:4860::8888]/a"
+    # against a real server: the pinned request is sent to the address with the name in the Host header
+    port = server.rsplit(":", 1)[1]
+    import httpx
+
+    target, headers, ext = _pinned(f"http://localhost:{port}/host", "127.0.0.1")
+    with httpx.Client() as c:
+        assert c.get(target, headers=headers, extensions=ext).text == f"localhost:{port}"
+    assert fetch(f"{server}/host", LOCAL).content.decode() == f"127.0.0.1:{port}"

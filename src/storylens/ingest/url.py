@@ -28,7 +28,9 @@ class Fetched:
     fetched: str | None = None
 
 
-def check_url(url: str, settings: IngestSettings) -> None:
+def check_url(url: str, settings: IngestSettings) -> str | None:
+    """Refuse a URL that is not http(s) or whose host resolves to a non-public address; returns the checked
+    address to connect to (``None`` when private addresses are allowed and nothing was resolved)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise InputError(f"unsupported URL scheme in {url} (http and https only)")
@@ -36,30 +38,51 @@ def check_url(url: str, settings: IngestSettings) -> None:
     if not host:
         raise InputError(f"URL {url} has no host")
     if settings.allow_private_urls:
-        return
+        return None
     try:
         infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
                                    proto=socket.IPPROTO_TCP)
     except socket.gaierror as e:
         raise InputError(f"cannot resolve host of {url}: {e.strerror or e}") from e
+    first: str | None = None
     for info in infos:
         ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not ip.is_global or ip.is_multicast:
             raise InputError(f"refused {url}: {host} resolves to the private/loopback address {ip} "
                              f"(set settings.ingest.allow_private_urls to allow)")
+        first = first or str(ip)
+    if first is None:
+        raise InputError(f"cannot resolve host of {url}: no address")
+    return first
+
+
+def _pinned(url: str, ip: str | None) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The request for ``url`` sent to the checked address ``ip``: the host in the URL replaced by the address,
+    the name kept in the Host header and as the TLS server name (certificate checked against the name), so a
+    second DNS answer (rebinding) cannot redirect the connection to a private address."""
+    if ip is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    addr = f"[{ip}]" if ":" in ip else ip
+    netloc = addr + (f":{parts.port}" if parts.port else "")
+    headers = {"Host": host + (f":{parts.port}" if parts.port else "")}
+    ext = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return parts._replace(netloc=netloc).geturl(), headers, ext
 
 
 def fetch(url: str, settings: IngestSettings, client: httpx.Client | None = None) -> Fetched:
-    """GET a URL, following redirects by hand so every hop is checked; InputError on any failure."""
+    """GET a URL, following redirects by hand so every hop is checked and connected to the checked address;
+    InputError on any failure."""
     own = client is None
     c = client or httpx.Client(timeout=settings.timeout_s, headers={"User-Agent": settings.user_agent},
                                follow_redirects=False)
     try:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            check_url(current, settings)
+            target, headers, ext = _pinned(current, check_url(current, settings))
             try:
-                with c.stream("GET", current) as r:
+                with c.stream("GET", target, headers=headers, extensions=ext) as r:
                     if r.is_redirect and "location" in r.headers:
                         current = urljoin(current, r.headers["location"])
                         continue
