@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -134,11 +135,11 @@ def test_dns_rebinding_cannot_reach_a_private_address(server: str, monkeypatch: 
     real = socket.getaddrinfo
     answers = iter(["8.8.8.8"])  # the first answer is public, every later one loopback
 
-    def rebinding(host: str, *args: object, **kw: object) -> list[tuple[object, ...]]:
+    def rebinding(host: str, *args: Any, **kw: Any) -> Any:
         if host == "news.rebind.example":
             ip = next(answers, "127.0.0.1")
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))]
-        return real(host, *args, **kw)  # type: ignore[arg-type]
+        return real(host, *args, **kw)
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     (res,) = read_inputs([f"http://news.rebind.example:{port}/page"], IngestSettings(timeout_s=0.5))
