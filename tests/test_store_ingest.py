@@ -194,3 +194,28 @@ def test_cluster_prints_the_contract_with_gold_stories(seed_files: list[Path], g
     singles_2018 = {frozenset(s["articles"]) for s in gold["stories"][1:]}
     assert got in ({stories_2021} | singles_2018, strict | singles_2018), got
     assert len(out["narratives"]) == 1 and len(out["narratives"][0]["stories"]) == 3
+
+
+def test_a_second_writer_between_batches_is_seen(tmp_path: Path, db_url: str, examples_dir: Path) -> None:
+    """Two writers on one store (a `watch` process beside `serve`): the article another writer stored between two
+    of our batches founded a story; our next article of the same event joins that story instead of founding a
+    second one, and the stored story state accounts for both writers' articles."""
+    corpus_dir = examples_dir
+    a, b = Corpus(db_url), Corpus(db_url)
+    other_writer_done: list[str] = []
+
+    def between_batches(r: object) -> None:
+        if not other_writer_done:  # after our first batch is stored: the other writer ingests one article
+            rep = b.ingest([str(corpus_dir / "b01_harbor_wire.txt")])
+            other_writer_done.extend(x.id or "" for x in rep.results if x.status == "new")
+
+    report = a.runner.ingest([str(corpus_dir / "c01_meridian_post.txt"), str(corpus_dir / "b02_baltic_ledger.txt")],
+                             on_result=between_batches, batch_size=1)
+    assert report.count("new") == 2 and len(other_writer_done) == 1
+    ids = {Path(x.source).name: x.id for x in report.results}
+    story = a.store.story_of([other_writer_done[0], ids["b02_baltic_ledger.txt"], ids["c01_meridian_post.txt"]])
+    assert story[other_writer_done[0]] == story[ids["b02_baltic_ledger.txt"]] != story[ids["c01_meridian_post.txt"]]
+    # a third writer starts from the stored state: it must know all three articles (no stale replay needed)
+    from storylens.pipeline import ASSIGNER_KEY
+
+    assert a.store.get_state(ASSIGNER_KEY + ":n") == b"3"

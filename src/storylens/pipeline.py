@@ -269,68 +269,81 @@ class Runner:
                     emit(ItemResult(source=a.source, id=a.id, status="rejected", stage="analyze", reason=reason))
                 if not analyzed:
                     continue
-                refine_weekday_dates(analyzed, self._quote_lookup)
-                new_entities = resolver.resolve(analyzed)
                 originals = [a for a in analyzed if a.duplicate_of is None]
                 vectors = dict(zip([a.id for a in originals], self.c.vectors(originals), strict=True))
-                if originals and assigner is None:
-                    assigner = self._load_assigner()
-                    n_assigned = self._n_assignable()
-                any_assigned = any_assigned or bool(originals)
-                story_of: dict[str, str | None] = {}
-                touched: set[str] = set()
-                n_merges = len(assigner.merges) if assigner is not None else 0
-                for a in sorted(analyzed, key=_sort_key):
-                    if a.duplicate_of is None and assigner is not None:
-                        sid = assigner.add(a, vectors[a.id])
-                        touched.add(sid)
-                        story_of[a.id] = sid
-                new_merges = list(assigner.merges[n_merges:]) if assigner is not None else []
-                for a in analyzed:
-                    if a.duplicate_of is not None:
-                        story_of[a.id] = story_of.get(a.duplicate_of) or self.store.story_of([a.duplicate_of]).get(
-                            a.duplicate_of)
-                all_stories: dict[str, Story] = {s.id: s for s in assigner.stories()} if assigner is not None else {}
-                for mg in new_merges:
-                    touched.add(mg.kept)
-                    touched.discard(mg.merged)
-                changed = [all_stories[s] for s in touched if s in all_stories]
-                # membership of the touched stories, so merges move the articles of the merged story too
-                moved = {aid: st.id for st in changed for aid in st.articles}
-                ordered = sorted(analyzed, key=_sort_key)
-                store_failed = False
-                for i, a in enumerate(ordered):
-                    last = i == len(ordered) - 1
-                    v = vectors.get(a.id)
-                    state: dict[str, bytes] = {}
-                    if last:
-                        state[FURNITURE_KEY] = furniture.to_json().encode("utf-8")
-                        if assigner is not None:
-                            state[ASSIGNER_KEY] = assigner.to_state()
-                    try:
-                        self.store.save_article(
-                            a, run_id=report.run_id, minhash=deduper.signature(a),
-                            embedding=(EMBED_MODEL, v.to_bytes()) if v is not None else None,
-                            entities=_entities_for(a, new_entities) if not last else new_entities,
-                            stories=changed if last else (), merges=new_merges if last else (),
-                            moved=moved if last else None, state=state, story_id=story_of.get(a.id))
-                    except Exception as e:  # noqa: BLE001 - the transaction rolled back; the batch goes on
-                        emit(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
-                                        reason=f"could not be stored: {type(e).__name__}: {str(e)[:300]}"))
-                        store_failed = True
-                        continue
-                    if a.duplicate_of is None and a.id not in updated:
-                        n_assigned += 1
-                    if last and assigner is not None and not store_failed:
-                        self.store.put_state(ASSIGNER_KEY + ":n", str(n_assigned).encode())
-                    status_: Status = ("updated" if a.id in updated else
-                                       "duplicate" if a.duplicate_of else "new")
-                    emit(ItemResult(source=a.source, id=a.id, status=status_, duplicate_of=a.duplicate_of,
-                                    story_id=moved.get(a.id, story_of.get(a.id)), title=a.title))
-                if store_failed:
-                    # the in-memory assigner holds an article the store does not: rebuild it from the store
-                    self.store.put_state(ASSIGNER_KEY + ":n", b"-1")
-                    assigner = None
+                done: list[ItemResult] = []
+                # from here to the last write of the batch, one writer per store (another process may be
+                # ingesting too: `storylens watch` beside `storylens serve`); what it stored since our last batch
+                # makes our assigner and entity resolver stale, so they are reloaded
+                with self.store.writer_lock():
+                    marker = self.store.get_state(ASSIGNER_KEY + ":n")
+                    if assigner is not None and (marker is None or int(marker) != n_assigned):
+                        log.info("another writer stored articles: reloading story and entity state")
+                        assigner = None
+                        resolver = EntityResolver(self.store.entities())
+                    refine_weekday_dates(analyzed, self._quote_lookup)
+                    new_entities = resolver.resolve(analyzed)
+                    if originals and assigner is None:
+                        assigner = self._load_assigner()
+                        n_assigned = self._n_assignable()
+                    any_assigned = any_assigned or bool(originals)
+                    story_of: dict[str, str | None] = {}
+                    touched: set[str] = set()
+                    n_merges = len(assigner.merges) if assigner is not None else 0
+                    for a in sorted(analyzed, key=_sort_key):
+                        if a.duplicate_of is None and assigner is not None:
+                            sid = assigner.add(a, vectors[a.id])
+                            touched.add(sid)
+                            story_of[a.id] = sid
+                    new_merges = list(assigner.merges[n_merges:]) if assigner is not None else []
+                    for a in analyzed:
+                        if a.duplicate_of is not None:
+                            story_of[a.id] = (story_of.get(a.duplicate_of)
+                                              or self.store.story_of([a.duplicate_of]).get(a.duplicate_of))
+                    all_stories: dict[str, Story] = ({s.id: s for s in assigner.stories()}
+                                                     if assigner is not None else {})
+                    for mg in new_merges:
+                        touched.add(mg.kept)
+                        touched.discard(mg.merged)
+                    changed = [all_stories[s] for s in touched if s in all_stories]
+                    # membership of the touched stories, so merges move the articles of the merged story too
+                    moved = {aid: st.id for st in changed for aid in st.articles}
+                    ordered = sorted(analyzed, key=_sort_key)
+                    store_failed = False
+                    for i, a in enumerate(ordered):
+                        last = i == len(ordered) - 1
+                        v = vectors.get(a.id)
+                        state: dict[str, bytes] = {}
+                        if last:
+                            state[FURNITURE_KEY] = furniture.to_json().encode("utf-8")
+                            if assigner is not None:
+                                state[ASSIGNER_KEY] = assigner.to_state()
+                        try:
+                            self.store.save_article(
+                                a, run_id=report.run_id, minhash=deduper.signature(a),
+                                embedding=(EMBED_MODEL, v.to_bytes()) if v is not None else None,
+                                entities=_entities_for(a, new_entities) if not last else new_entities,
+                                stories=changed if last else (), merges=new_merges if last else (),
+                                moved=moved if last else None, state=state, story_id=story_of.get(a.id))
+                        except Exception as e:  # noqa: BLE001 - the transaction rolled back; the batch goes on
+                            done.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
+                                                   reason=f"could not be stored: {type(e).__name__}: {str(e)[:300]}"))
+                            store_failed = True
+                            continue
+                        if a.duplicate_of is None and a.id not in updated:
+                            n_assigned += 1
+                        if last and assigner is not None and not store_failed:
+                            self.store.put_state(ASSIGNER_KEY + ":n", str(n_assigned).encode())
+                        status_: Status = ("updated" if a.id in updated else
+                                           "duplicate" if a.duplicate_of else "new")
+                        done.append(ItemResult(source=a.source, id=a.id, status=status_, duplicate_of=a.duplicate_of,
+                                               story_id=moved.get(a.id, story_of.get(a.id)), title=a.title))
+                    if store_failed:
+                        # the in-memory assigner holds an article the store does not: rebuild it from the store
+                        self.store.put_state(ASSIGNER_KEY + ":n", b"-1")
+                        assigner = None
+                for res in done:  # after the lock: a caller's callback may itself write to the store
+                    emit(res)
             if link and any_assigned:
                 self.link_narratives()
         except BaseException:

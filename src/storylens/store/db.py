@@ -8,12 +8,14 @@ database and a re-run resumes without duplicates.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, or_, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
@@ -86,6 +88,9 @@ class StoredQuote:
     story_id: str | None
 
 
+WRITER_LOCK_KEY = 0x5701_7C3E  # PostgreSQL advisory lock id of storylens writers
+
+
 class Store:
     def __init__(self, url: str, migrate: bool = True) -> None:
         self.url = url
@@ -96,6 +101,32 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """One writer at a time across processes (story assignment reads and writes the whole story state):
+        an exclusive ``flock`` on ``<database>.lock`` for an SQLite file, a session advisory lock on PostgreSQL.
+        Readers are never blocked."""
+        if self.dialect == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": WRITER_LOCK_KEY})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITER_LOCK_KEY})
+                    conn.commit()
+            return
+        db = self.engine.url.database if self.dialect == "sqlite" else None
+        if not db or db == ":memory:" or db.startswith("file:"):
+            yield
+            return
+        with open(f"{db}.lock", "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     @property
     def dialect(self) -> str:
