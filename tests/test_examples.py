@@ -88,3 +88,25 @@ def test_narratives_link_a_and_b_not_c(corpus: Corpus, by_id: dict[str, Article]
     na = narrative_of.get(story_of["a01_harbor_wire"])
     assert na is not None and na == narrative_of.get(story_of["b01_harbor_wire.txt"])
     assert narrative_of.get(story_of["c01_meridian_post.txt"]) != na
+
+
+def test_narrative_page_shows_each_story_summary_with_citations(corpus: Corpus) -> None:
+    from fastapi.testclient import TestClient
+    from markupsafe import escape
+
+    from storylens.api.app import create_app
+    from storylens.settings import Settings
+
+    n = corpus.narratives()[0]
+    with TestClient(create_app(Settings(db_url=corpus.store.url))) as client:
+        page = client.get(f"/narratives/{n.id}")
+    assert page.status_code == 200
+    html = page.text
+    stories = corpus.store.stories(ids=n.stories)
+    assert len(stories) >= 2
+    for s in stories:  # every story of the narrative: its opening summary sentence, cited by outlet
+        first = corpus.compare(s.id).summary[0]
+        assert str(escape(first.text)) in html
+        cited = corpus.article(first.citations[0])
+        assert cited is not None and f'title="{cited.outlet}"' in html
+    assert html.count('class="summary-sentence"') >= len(stories)

@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 
 from storylens.api.app import WEB, state_of
 from storylens.api.views import group_of_quotes, outlet_key, timeline_chart
-from storylens.model import Article, Quote, Story, StoryComparison, from_jsonable
+from storylens.model import Article, Quote, Story, StoryComparison, SummarySentence, from_jsonable
 from storylens.store.search import MARK_END, MARK_START, tokens
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(str(WEB / "templates")),
                                                    autoescape=True, trim_blocks=False))
 PAGE = 50
+NARRATIVE_SUMMARIES = 12  # stories of a narrative page whose comparison is computed on first view
 
 
 def _u(value: Any) -> str:
@@ -195,7 +196,21 @@ def narrative_page(request: Request, narrative_id: str) -> Response:
     stories = sorted(c.store.stories(ids=n.stories), key=lambda s: (str(s.first_seen or ""), s.id))
     chart = timeline_chart([(s.first_seen, s.title, len(s.articles), f"/stories/{_u(s.id)}") for s in stories
                             if s.first_seen])
-    return render(request, "narrative.html", title=n.title, narrative=n, stories=stories, chart=chart)
+    # each story's opening summary sentences, from its comparison (cached in the store after the first view);
+    # past NARRATIVE_SUMMARIES stories only the comparisons already cached are shown
+    summaries: dict[str, list[SummarySentence]] = {}
+    for i, s in enumerate(stories):
+        if i < NARRATIVE_SUMMARIES:
+            comp, _ = _comparison(request, s.id)
+        else:
+            cached = c.store.cached_comparison(s.id)
+            comp = from_jsonable(StoryComparison, cached) if cached is not None else None
+        if comp is not None and comp.summary:
+            summaries[s.id] = comp.summary[:2]
+    cited = {aid for sents in summaries.values() for sent in sents for aid in sent.citations}
+    outlets = {a.id: a.outlet or "source" for a in c.store.articles(sorted(cited))} if cited else {}
+    return render(request, "narrative.html", title=n.title, narrative=n, stories=stories, chart=chart,
+                  summaries=summaries, outlets=outlets)
 
 
 # ---- quotes -------------------------------------------------------------------------------------------------------
