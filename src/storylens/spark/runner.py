@@ -66,8 +66,30 @@ def components(settings: Settings) -> Any:
     key = "components:" + repr(settings)
     comp = _CACHE.get(key)
     if comp is None:
+        _task_threads()
         comp = _CACHE[key] = Components(settings)
     return comp
+
+
+def _task_threads() -> None:
+    """Inside a Spark task, compute on the task's cores only (``spark.task.cpus``, 1 by default).
+
+    An executor runs one Python worker per task slot, all at once; left alone each worker would size its BLAS pool
+    and the sentence encoder's threads to the whole machine (2 workers x 2 threads on ``local[2]``), and the
+    oversubscribed threads slow every stage.  On the driver (no task context) nothing changes."""
+    from pyspark import TaskContext
+
+    ctx = TaskContext.get()
+    if ctx is None or os.environ.get("STORYLENS_SPARK_KEEP_THREADS"):
+        return
+    try:
+        n = max(1, int(ctx.cpus()))
+    except Exception:  # noqa: BLE001 - older Spark: one core per task
+        n = 1
+    os.environ["STORYLENS_EMBED_THREADS"] = str(n)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n)
 
 
 def model_loads() -> int:
