@@ -148,6 +148,33 @@ def test_models_load_once_per_python_worker(spark: Any, spark_out: Path) -> None
     assert per_pid and max(per_pid.values()) <= 1, per_pid
 
 
+def test_workers_compute_on_their_task_cores(spark: Any) -> None:
+    """A worker setting up its components caps its BLAS pools and the encoder at the task's cores (local[2]: one
+    task per core), so two workers never run four busy threads on two cores; the driver keeps its own threads."""
+
+    def probe(_: int) -> tuple[int, str | None, int]:
+        import os
+
+        from threadpoolctl import threadpool_info
+
+        from storylens.spark.runner import _task_threads
+
+        _task_threads()  # what components() does before loading the models
+        blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        return os.getpid(), os.environ.get("STORYLENS_EMBED_THREADS"), max(blas, default=1)
+
+    seen = spark.sparkContext.parallelize(range(8), 4).map(probe).collect()
+    assert {env for _, env, _ in seen} == {"1"}, seen
+    assert {blas for _, _, blas in seen} == {1}, seen
+    import os
+
+    from storylens.spark.runner import _task_threads
+
+    before = os.environ.get("STORYLENS_EMBED_THREADS")
+    _task_threads()  # on the driver: no task, nothing changes
+    assert os.environ.get("STORYLENS_EMBED_THREADS") == before
+
+
 def _norm(a: dict[str, Any]) -> dict[str, Any]:
     return {k: a[k] for k in CONTRACT}
 
