@@ -353,9 +353,19 @@ def _prepare_partition(settings: Settings, furniture_json: str) -> Callable[[Ite
 
 
 def _deduper(settings: Settings) -> Any:
+    """A fresh, empty Deduper (replays one duplicate component)."""
     from storylens.stories.dedupe import Deduper
 
     return Deduper.from_signatures((), settings.dedupe)
+
+
+def _signature(a: Article, settings: Settings) -> bytes:
+    """The article's MinHash signature, from this worker's one signing Deduper (signing keeps no state)."""
+    key = "signer:" + repr(settings.dedupe)
+    signer = _CACHE.get(key)
+    if signer is None:
+        signer = _CACHE[key] = _deduper(settings)
+    return bytes(signer.signature(a))
 
 
 def _bands(sig: bytes, content_hash: str) -> list[tuple[str, str]]:
@@ -382,7 +392,7 @@ def dedupe(spark: SparkSession, arts: RDD[tuple[Ordinal, Article]], settings: Se
 
     def band_rows(p: tuple[Ordinal, Article]) -> Iterator[tuple[str, str, int, int, int, str]]:
         o, a = p
-        sig = _deduper(settings).signature(a)
+        sig = _signature(a, settings)
         for band, key in _bands(sig, a.content_hash):
             yield band, key, o[0], o[1], o[2], a.id
 
@@ -942,7 +952,7 @@ def run(spark: SparkSession, inputs: Sequence[str], out: str, settings: Settings
     lap("stories")
 
     bc_story = sc.broadcast(story_of)
-    minhashes = resolved.map(lambda p: (p[1].id, _deduper(settings).signature(p[1])))
+    minhashes = resolved.map(lambda p: (p[1].id, _signature(p[1], settings)))
     art_rows = (resolved.map(lambda p: (p[1].id, p)).leftOuterJoin(vectors, n).join(minhashes, n)
                 .map(lambda kv: article_row(kv[1][0][0][0], kv[1][0][0][1], bc_story.value.get(kv[0]), kv[1][1],
                                             kv[1][0][1])))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -34,13 +35,22 @@ def shingles(text: str, k: int) -> set[bytes]:
     return {" ".join(words[i: i + k]).encode("utf-8") for i in range(len(words) - k + 1)}
 
 
+@lru_cache(maxsize=8)
+def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """datasketch's optimal (bands, rows) for a threshold: a numerical integration costing ~11 ms, computed once
+    per process (the Spark runner makes a Deduper per duplicate component)."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
 class Deduper:
     """``check_and_add(article)`` -> (id of the original, "exact" | "near") or (None, None) for an original,
     which is then indexed.  Re-checking an indexed id is a no-op that returns (None, None)."""
 
     def __init__(self, settings: DedupeSettings | None = None) -> None:
         self.settings = settings or DedupeSettings()
-        self._lsh = MinHashLSH(threshold=self.settings.threshold, num_perm=self.settings.num_perm)
+        self._lsh = MinHashLSH(threshold=self.settings.threshold, num_perm=self.settings.num_perm,
+                               params=_lsh_params(self.settings.threshold, self.settings.num_perm))
         self._by_hash: dict[str, str] = {}
         self._sigs: dict[str, MinHash] = {}
         self._order: dict[str, int] = {}
