@@ -98,3 +98,19 @@ def test_story_dates_survive(tables: Path, db_url: str) -> None:
     st = store.stories()[0]
     assert isinstance(st, Story) and st.first_seen == dt.date(2021, 6, 14) and st.last_seen == dt.date(2021, 6, 15)
     store.close()
+
+
+def test_load_from_a_uri(tables: Path, tmp_path: Path) -> None:
+    """The tables can be read where Spark wrote them, through pyarrow's file systems: a file:// URI here (s3://,
+    gs://, hdfs:// take the same path); a scheme pyarrow cannot open is a clear error, not a traceback."""
+    from typer.testing import CliRunner
+
+    from storylens.cli import app
+    from storylens.spark.load import load
+
+    store = Store(f"sqlite:///{tmp_path / 'uri.db'}")
+    report = load(tables.as_uri(), store)
+    assert report.counts["articles"] == 3 and store.count_articles() == 3
+    store.close()
+    r = CliRunner().invoke(app, ["load", "nosuchfs://bucket/out", "--db", str(tmp_path / "x.db")])
+    assert r.exit_code == 2 and "nosuchfs://bucket/out" in r.output

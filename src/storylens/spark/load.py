@@ -50,14 +50,40 @@ class LoadReport:
                 f"{c.get('errors', 0)} errors loaded")
 
 
-def _batches(directory: Path, table: str, batch_size: int, columns: list[str] | None = None
+@dataclass(slots=True)
+class _Tables:
+    """Where the tables are: a pyarrow file system (local, ``file://``, ``s3://``, ``gs://``, ``hdfs://``, …) and
+    the directory on it."""
+
+    fs: Any
+    root: str
+
+    @classmethod
+    def at(cls, directory: str | Path) -> _Tables:
+        import pyarrow.fs as pafs
+
+        text = str(directory)
+        if "://" in text:
+            try:
+                fs, path = pafs.FileSystem.from_uri(text)
+            except Exception as e:  # noqa: BLE001 - pyarrow's message names the scheme or the missing library
+                raise FileNotFoundError(f"cannot open {text}: {e}") from e
+            return cls(fs, path.rstrip("/") or "/")
+        return cls(pafs.LocalFileSystem(), str(Path(text).resolve()))
+
+    def has(self, table: str) -> bool:
+        import pyarrow.fs as pafs
+
+        return bool(self.fs.get_file_info(f"{self.root}/{table}").type != pafs.FileType.NotFound)
+
+
+def _batches(tables: _Tables, table: str, batch_size: int, columns: list[str] | None = None
              ) -> Iterator[list[dict[str, Any]]]:
     import pyarrow.dataset as ds
 
-    path = directory / table
-    if not path.exists():
+    if not tables.has(table):
         return
-    dataset = ds.dataset(str(path), format="parquet")
+    dataset = ds.dataset(f"{tables.root}/{table}", format="parquet", filesystem=tables.fs)
     names = [c for c in (columns or dataset.schema.names) if c in dataset.schema.names]
     for batch in dataset.to_batches(columns=names, batch_size=batch_size):
         rows = batch.to_pylist()
@@ -73,11 +99,12 @@ def _date(v: Any) -> dt.date | None:
 
 def load(directory: str | Path, store: Store, batch_size: int = 500,
          on_progress: Callable[[str, int], None] | None = None) -> LoadReport:
-    """Load the Parquet tables under ``directory`` (as written by ``storylens spark``) into ``store``."""
-    d = Path(directory)
-    if not (d / "articles").exists():
-        raise FileNotFoundError(f"{d} has no `articles` table: is it the --out directory of `storylens spark`?")
-    report = LoadReport(run_id=store.start_run([f"spark:{d}"]))
+    """Load the Parquet tables under ``directory`` (as written by ``storylens spark``) into ``store``: a local
+    path or any URI pyarrow opens (``s3://bucket/out``, ``gs://…``, ``hdfs://namenode/out``)."""
+    d = _Tables.at(directory)
+    if not d.has("articles"):
+        raise FileNotFoundError(f"{directory} has no `articles` table: is it the --out directory of `storylens spark`?")
+    report = LoadReport(run_id=store.start_run([f"spark:{directory}"]))
     counts = report.counts
     for key in ("articles", "duplicates", "quotes", "mentions", "stories", "entities", "quote_groups", "errors"):
         counts[key] = 0
