@@ -38,3 +38,25 @@ def test_russian_entities_in_nominative() -> None:
     analyze([a], NlpSettings())
     names = {m.name for m in a.entities if m.label == "PERSON"}
     assert "Мария Захарова" in names
+
+
+def test_one_entity_across_scripts_by_transliteration() -> None:
+    """The Russian and the English report of one event name the same people and places in two scripts: one
+    entity each, with the transliteration as the evidence; a different person stays apart."""
+    from storylens.nlp import EntityResolver
+
+    rows = {json.loads(ln)["id"]: json.loads(ln) for ln in
+            (Path(__file__).parent / "fixtures" / "crosslingual" / "articles.jsonl").read_text("utf-8").splitlines()}
+    en = Article(id="en", source="en", text=rows["rocket-en-2"]["text"], language="en")
+    ru = Article(id="ru", source="ru", text=rows["rocket-ru-2"]["text"], language="ru")
+    other = Article(id="ru2", source="ru2", text="Министр Иван Нельсонов прибыл в Москву.", language="ru")
+    analyze([en, ru, other], NlpSettings())
+    r = EntityResolver()
+    r.resolve([en])
+    r.resolve([ru, other])
+    nelson_en = {m.entity_id for m in en.entities if m.text == "Bill Nelson"}
+    nelson_ru = {m.entity_id for m in ru.entities if m.label == "PERSON" and m.text.startswith("Билл")}
+    assert len(nelson_en) == 1 and nelson_en == nelson_ru, ([(m.text, m.entity_id) for m in ru.entities])
+    e = next(x for x in r.entities() if x.id in nelson_en)
+    assert e.name == "Bill Nelson" and any("transliteration" in ev for ev in e.evidence)
+    assert not ({m.entity_id for m in other.entities if m.label == "PERSON"} & nelson_en)

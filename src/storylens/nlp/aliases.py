@@ -60,6 +60,27 @@ def _is_name(alias: str) -> bool:
         w.lower().strip(".,") in ROLE_WORDS or w.lower().strip(".,") in TITLES for w in words)
 
 
+_FOLDS = (("shch", "sc"), ("kh", "h"), ("ks", "x"), ("ts", "c"), ("tz", "c"), ("ph", "f"), ("ck", "k"),
+          ("j", "i"), ("y", "i"), ("w", "v"), ("z", "s"))
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def translit_key(key: str) -> str:
+    """A name key in folded Latin letters, equal for the usual transliterations of one name:
+    "билл нельсон" / "bill nelson", "олкилуото" / "olkiluoto", "йенс столтенберг" / "jens stoltenberg"."""
+    from storylens.compare._text import latin
+
+    k = latin(key)
+    for a, b in _FOLDS:
+        k = k.replace(a, b)
+    k = re.sub(r"[^a-z ]", "", k)
+    return re.sub(r"(.)\1+", r"\1", k).strip()
+
+
+def _cyrillic(s: str) -> bool:
+    return bool(_CYRILLIC.search(s))
+
+
 def _slug(s: str) -> str:
     return re.sub(r"[^\w]+", "-", s.casefold()).strip("-")[:60] or "x"
 
@@ -70,11 +91,29 @@ class EntityResolver:
     def __init__(self, known: Iterable[Entity] = ()) -> None:
         self._ents: dict[str, Entity] = {}
         self._index: dict[tuple[str, str], str] = {}  # (group, key) -> id
+        # (group, transliteration key) -> ids with a name of that key, to meet a name written in another script
+        self._translit: dict[tuple[str, str], set[str]] = {}
         for e in known:
             self._ents[e.id] = e
             for alias in [e.name, *e.aliases]:
                 if alias == e.name or _is_name(alias):
                     self._index.setdefault((_group(e.label), name_key(alias, e.label)), e.id)
+                    self._index_translit(e, alias)
+
+    def _index_translit(self, e: Entity, alias: str) -> None:
+        key = translit_key(name_key(alias, e.label))
+        if len(key) >= 4:
+            self._translit.setdefault((_group(e.label), key), set()).add(e.id)
+
+    def _other_script(self, name: str, label: str) -> Entity | None:
+        """The one entity whose name, written in the other script (Cyrillic / Latin), transliterates to ``name``;
+        None when there is none or more than one (unsure: keep apart)."""
+        g = _group(label)
+        ids = self._translit.get((g, translit_key(name_key(name, label))), set())
+        cyr = _cyrillic(name)
+        found = [self._ents[i] for i in sorted(ids)
+                 if any(_cyrillic(a) != cyr for a in [self._ents[i].name, *self._ents[i].aliases])]
+        return found[0] if len(found) == 1 else None
 
     def entities(self) -> list[Entity]:
         return sorted(self._ents.values(), key=lambda e: e.id)
@@ -90,6 +129,7 @@ class EntityResolver:
         e = Entity(eid, shown, _group(label), aliases=[name], evidence=[])
         self._ents[eid] = e
         self._index[(_group(label), name_key(name, label))] = eid
+        self._index_translit(e, name)
         return e
 
     def _persons_with_surname(self, surname: str) -> list[Entity]:
@@ -102,6 +142,13 @@ class EntityResolver:
         eid = self._index.get((g, key))
         if eid is not None:
             return self._ents[eid]
+        if g == "PERSON" and len(key.split()) >= 2 or g != "PERSON" and len(key) >= 4:
+            other = self._other_script(name, label)
+            if other is not None:
+                self._index[(g, key)] = other.id
+                self._add_alias(other, name, f"'{name}' is '{other.name}' in the other script (transliteration)",
+                                changed)
+                return other
         if g == "PERSON":
             words = key.split()
             if len(words) == 1:
@@ -131,6 +178,8 @@ class EntityResolver:
             e.aliases.append(alias)
             e.evidence.append(evidence)
             changed[e.id] = e
+            if _is_name(alias):
+                self._index_translit(e, alias)
 
     # ---- resolve ---------------------------------------------------------------------------------------------
     def resolve(self, articles: Sequence[Article]) -> list[Entity]:
