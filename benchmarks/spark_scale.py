@@ -104,14 +104,26 @@ TOPICS = [
      ["Vaping among teenagers doubled in three years.", "Pharmacies ran short of nicotine patches.",
       "Cigarette packaging must carry larger warnings."]),
 ]
-QUOTES = [("We will not accept any weakening of {thing}, and we expect every partner in {place} to honour it",
-           "{Theme} is not a question of one country, it is a question for all of us"),
-          ("Nobody gains if {thing} collapses, so we came to {place} to save it",
-           "On {theme} we need results within {n} months, not more speeches"),
-          ("The talks on {thing} were difficult but honest, and the door stays open",
-           "Anyone who ignores {theme} today will pay a much higher price tomorrow"),
-          ("{Thing} is the best deal we have and we must defend it together",
-           "We have a plan for {theme} and we will present it to ministers in {place}")]
+# quote and sentence shapes; the content words come from the event (topic background, thing, theme, place)
+QUOTES = ["{bg}, and {thing} is how we answer that", "{Theme} cannot wait: {bg_lc}",
+          "We came to {place} because {bg_lc}", "{Thing} stands or falls with {theme}; {bg_lc}"]
+QUOTES2 = ["On {theme} we need results within {n} months", "{Theme} will decide whether {thing} survives",
+           "Ministers in {place} agreed that {theme} comes first", "Without {theme} there is no {topic} policy"]
+LEADS = ["{place_up}, {month} {day}. {name} on {weekday} urged partners to keep talking about {topic}.",
+         "{name} said on {weekday} in {place} that {thing} was at risk.",
+         "{place_up} ({month} {day}) - {role_cap} {name} made {topic} the centre of {weekday}'s talks.",
+         "Talks on {topic} dominated {name}'s visit to {place} on {weekday}."]
+MIDDLES = ["Speaking after talks with ministers, {role} added that {theme} would stay on the agenda.",
+           "{surname} also met {other} to discuss {theme}.",
+           "The {n}-point plan on {theme} was handed to delegations, according to a draft seen by reporters.",
+           "Earlier, {role} had warned about {theme} in a letter to {other}."]
+DETAILS = ["harbour", "pipeline", "railway", "budget", "ceasefire", "tribunal", "election", "referendum", "strike",
+           "satellite", "vaccine", "reactor", "grain", "fertiliser", "turbine", "battery", "semiconductor",
+           "pension", "tariff", "quota", "embargo", "sanction", "loan", "bond", "audit", "inquiry", "census",
+           "drought", "flood", "wildfire", "earthquake", "glacier", "forest", "fishery", "refinery", "airport",
+           "bridge", "tunnel", "hospital", "school", "university", "museum", "stadium", "border", "checkpoint",
+           "convoy", "corridor", "summit", "accord", "charter", "protocol", "mandate", "veto", "coalition",
+           "cabinet", "parliament", "senate", "court", "ombudsman", "regulator", "watchdog", "union", "cartel"]
 OUTLETS = ["Harbor Wire", "Baltic Ledger", "Meridian Post", "Northgate Daily", "Vestnik Severa", "City Wire",
            "Global Desk", "Morning Courier", "Evening Standard Times", "Delta News", "Atlas Report", "Signal Today"]
 VERBS = ["said", "told reporters", "added", "stressed", "warned", "noted"]
@@ -132,28 +144,27 @@ def generate(n: int, seed: int = 7, dup_rate: float = 0.1) -> list[dict[str, Any
         (name, role), (topic, thing, theme, background) = rnd.choice(SPEAKERS), rnd.choice(TOPICS)
         place, day = rnd.choice(PLACES), start + dt.timedelta(days=rnd.randrange(90))
         surname = name.split()[-1]
-        fill = {"thing": thing, "Thing": thing[0].upper() + thing[1:], "theme": theme,
-                "Theme": theme[0].upper() + theme[1:], "place": place, "n": rnd.randint(2, 18), "topic": topic,
-                "surname": surname}
-        t1, t2 = rnd.choice(QUOTES)
-        q1, q2 = t1.format(**fill), t2.format(**fill)
+        fill: dict[str, Any] = {"thing": thing, "Thing": thing[0].upper() + thing[1:], "theme": theme,
+                                "Theme": theme[0].upper() + theme[1:], "place": place, "n": rnd.randint(2, 18),
+                                "topic": topic, "surname": surname}
+        bg = rnd.choice(background).rstrip(".")
+        other = rnd.choice([x for x in SPEAKERS if x[0] != name])[0]
+        fill.update(bg=bg, bg_lc=bg[0].lower() + bg[1:], other=other, place_up=place.upper(), month=f"{day:%B}",
+                    day=day.day, weekday=f"{day:%A}", name=name, role=role, role_cap=role[0].upper() + role[1:])
+        q1, q2 = rnd.choice(QUOTES).format(**fill), rnd.choice(QUOTES2).format(**fill)
+        lead, middle = rnd.choice(LEADS).format(**fill), rnd.choice(MIDDLES).format(**fill)
+        details = rnd.sample(DETAILS, 3)  # what this event is also about: events of one topic differ
         title = rnd.choice(TITLES).format(**fill)
         for k in range(rnd.randint(3, 8)):
             if len(out) >= n:
                 break
             outlet = rnd.choice(OUTLETS)
             verb = rnd.choice(VERBS)
-            extra = " ".join(rnd.sample(background, k=rnd.randint(2, 3))) + " " + " ".join(
-                rnd.choice(["Officials", "Diplomats", "Analysts", "Observers"]) + " " +
-                rnd.choice(["expect", "doubt", "question", "welcome"]) + " " +
-                rnd.choice(["further talks", "a compromise", "new measures", "a delay"]) +
-                f" on {topic} before the {rnd.choice(['summer', 'autumn', 'spring'])} meeting."
-                for _ in range(rnd.randint(1, 3)))
-            text = (f"{place.upper()}, {day:%B} {day.day}. {name} on {day:%A} urged partners to keep talking about "
-                    f"{topic}. \u201c{q1},\u201d {surname} {verb} in {place}.\n\n"
-                    f"Speaking after talks with ministers, {role} added that {theme} would stay on the agenda. "
-                    f"\u201c{q2},\u201d {surname} said.\n\n{extra}\n\nThe meeting in {place} was the {rnd.randint(2, 40)}th of "
-                    f"its kind, and {rnd.randint(10, 90)} delegations took part, according to organisers.")
+            extra = " ".join(rnd.sample(background, k=rnd.randint(1, 3))) + " " + (
+                f"The {details[0]} and the {details[1]} were also raised, and the {details[2]} "
+                f"{rnd.choice(['remains open', 'was left for later', 'splits the delegations'])}.")
+            text = (f"{lead} \u201c{q1},\u201d {surname} {verb}.\n\n{middle} \u201c{q2},\u201d {surname} said."
+                    f"\n\n{extra}")
             art = {"id": f"gen-{event}-{k}", "title": title,
                    "text": text, "published": day.isoformat(), "outlet": outlet, "language": "en",
                    "url": f"https://{outlet.lower().replace(' ', '')}.example/{event}/{k}"}
