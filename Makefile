@@ -37,4 +37,4 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(DEMO_DIR) storylens.db storylens.db-wal storylens.db-shm .pytest_cache .mypy_cache
+	rm -rf $(DEMO_DIR) storylens.db storylens.db-wal storylens.db-shm storylens.db.lock .pytest_cache .mypy_cache
