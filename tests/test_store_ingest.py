@@ -209,13 +209,32 @@ def test_a_second_writer_between_batches_is_seen(tmp_path: Path, db_url: str, ex
             rep = b.ingest([str(corpus_dir / "b01_harbor_wire.txt")])
             other_writer_done.extend(x.id or "" for x in rep.results if x.status == "new")
 
-    report = a.runner.ingest([str(corpus_dir / "c01_meridian_post.txt"), str(corpus_dir / "b02_baltic_ledger.txt")],
+    report = a.runner.ingest([str(corpus_dir / "c01_meridian_post.txt"), str(corpus_dir / "b03_meridian_post.txt")],
                              on_result=between_batches, batch_size=1)
     assert report.count("new") == 2 and len(other_writer_done) == 1
     ids = {Path(x.source).name: x.id for x in report.results}
-    story = a.store.story_of([other_writer_done[0], ids["b02_baltic_ledger.txt"], ids["c01_meridian_post.txt"]])
-    assert story[other_writer_done[0]] == story[ids["b02_baltic_ledger.txt"]] != story[ids["c01_meridian_post.txt"]]
+    story = a.store.story_of([other_writer_done[0], ids["b03_meridian_post.txt"], ids["c01_meridian_post.txt"]])
+    assert story[other_writer_done[0]] == story[ids["b03_meridian_post.txt"]] != story[ids["c01_meridian_post.txt"]]
     # a third writer starts from the stored state: it must know all three articles (no stale replay needed)
     from storylens.pipeline import ASSIGNER_KEY
 
     assert a.store.get_state(ASSIGNER_KEY + ":n") == b"3"
+
+
+def test_a_copy_of_what_another_writer_stored_is_a_duplicate(tmp_path: Path, db_url: str, examples_dir: Path) -> None:
+    """Our duplicate index was loaded before another writer stored an article; its syndicated copy (b02 of the
+    example corpus) in our next batch is still reported as its duplicate, not stored as a second original."""
+    a, b = Corpus(db_url), Corpus(db_url)
+    stored: list[str] = []
+
+    def between_batches(r: object) -> None:
+        if not stored:
+            rep = b.ingest([str(examples_dir / "b01_harbor_wire.txt")])
+            stored.extend(x.id or "" for x in rep.results if x.status == "new")
+
+    report = a.runner.ingest([str(examples_dir / "c01_meridian_post.txt"), str(examples_dir / "b02_baltic_ledger.txt")],
+                             on_result=between_batches, batch_size=1)
+    copy = next(x for x in report.results if x.source.endswith("b02_baltic_ledger.txt"))
+    assert len(stored) == 1
+    assert copy.status == "duplicate" and copy.duplicate_of == stored[0], copy
+    assert copy.id is not None and a.store.story_of([copy.id])[copy.id] == a.store.story_of(stored)[stored[0]]

@@ -218,6 +218,7 @@ class Runner:
         materialised = list(items)
         report = IngestReport(run_id=self.store.start_run([str(i) if not isinstance(i, Mapping) else "record"
                                                           for i in materialised]))
+        known = self.store.get_state(ASSIGNER_KEY + ":n")  # the store's marker as our state knows it
         deduper = Deduper.from_signatures(self.store.signatures(), self.settings.dedupe)
         furniture = self._load_furniture()
         resolver = EntityResolver(self.store.entities())
@@ -276,11 +277,15 @@ class Runner:
                 # ingesting too: `storylens watch` beside `storylens serve`); what it stored since our last batch
                 # makes our assigner and entity resolver stale, so they are reloaded
                 with self.store.writer_lock():
-                    marker = self.store.get_state(ASSIGNER_KEY + ":n")
-                    if assigner is not None and (marker is None or int(marker) != n_assigned):
-                        log.info("another writer stored articles: reloading story and entity state")
+                    if self.store.get_state(ASSIGNER_KEY + ":n") != known:
+                        log.info("another writer stored articles: reloading duplicate, story and entity state")
                         assigner = None
                         resolver = EntityResolver(self.store.entities())
+                        deduper = Deduper.from_signatures(self.store.signatures(), self.settings.dedupe)
+                        for a in dedupe_order([a for a in originals if a.id not in updated]):
+                            a.duplicate_of, a.duplicate_kind = deduper.check_and_add(a)
+                        originals = [a for a in originals if a.duplicate_of is None]
+                        vectors = {a.id: vectors[a.id] for a in originals}
                     refine_weekday_dates(analyzed, self._quote_lookup)
                     new_entities = resolver.resolve(analyzed)
                     if originals and assigner is None:
@@ -333,14 +338,16 @@ class Runner:
                         if a.duplicate_of is None and a.id not in updated:
                             n_assigned += 1
                         if last and assigner is not None and not store_failed:
-                            self.store.put_state(ASSIGNER_KEY + ":n", str(n_assigned).encode())
+                            known = str(n_assigned).encode()
+                            self.store.put_state(ASSIGNER_KEY + ":n", known)
                         status_: Status = ("updated" if a.id in updated else
                                            "duplicate" if a.duplicate_of else "new")
                         done.append(ItemResult(source=a.source, id=a.id, status=status_, duplicate_of=a.duplicate_of,
                                                story_id=moved.get(a.id, story_of.get(a.id)), title=a.title))
                     if store_failed:
                         # the in-memory assigner holds an article the store does not: rebuild it from the store
-                        self.store.put_state(ASSIGNER_KEY + ":n", b"-1")
+                        known = b"-1"
+                        self.store.put_state(ASSIGNER_KEY + ":n", known)
                         assigner = None
                 for res in done:  # after the lock: a caller's callback may itself write to the store
                     emit(res)
