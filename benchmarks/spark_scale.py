@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/spark_scale.py --n 20000                 # everything (slow on 2 cores)
     .venv/bin/python benchmarks/spark_scale.py --n 500 --runs local,spark:2:1,spark:2:2
     .venv/bin/python benchmarks/spark_scale.py --assigner 1000,2000,4000,8000   # story assignment alone
+    .venv/bin/python benchmarks/spark_scale.py --input $TMPDIR/storylens-eval/jsonl/ecbplus-dev.jsonl \
+        --runs local,spark:2:1 --keep /tmp/ecb-scale              # real article lengths (ECB+ dev, 316 words)
 
 Each run is a subprocess (``storylens ingest`` or ``storylens spark``); its peak memory is the peak over time of
 the summed RSS of the whole process tree (for Spark: the driver's Python, the JVM and every Python worker), read
@@ -304,6 +306,8 @@ def main() -> None:
     ap.add_argument("--runs", default="local,spark:2:1,spark:2:2", help="local, spark:CORES:PARTITIONS_PER_CORE")
     ap.add_argument("--assigner", default="", help="sizes for the story-assignment micro-benchmark, e.g. 1000,4000")
     ap.add_argument("--keep", help="keep the generated input and outputs in this directory")
+    ap.add_argument("--input", help="run on this JSONL (input contract) instead of generated articles, e.g. the "
+                                    "ECB+ dev JSONL of ../shared/eval/to_jsonl.py (real article lengths)")
     args = ap.parse_args()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     if args.assigner:
@@ -312,8 +316,10 @@ def main() -> None:
     if args.n and args.runs:
         work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="storylens-bench-"))
         work.mkdir(parents=True, exist_ok=True)
-        inp = work / f"generated-{args.n}.jsonl"
-        if not inp.exists():
+        inp = Path(args.input) if args.input else work / f"generated-{args.n}.jsonl"
+        if args.input:
+            args.n = sum(1 for line in inp.open(encoding="utf-8") if line.strip())
+        elif not inp.exists():
             with inp.open("w", encoding="utf-8") as fh:
                 for a in generate(args.n):
                     fh.write(json.dumps(a, ensure_ascii=False) + "\n")
@@ -323,7 +329,7 @@ def main() -> None:
             else:
                 _, cores, per = spec.split(":")
                 r = run_spark(inp, work, int(cores), int(per))
-            r.update(n=args.n, articles_per_s=round(args.n / r["seconds"], 2),
+            r.update(n=args.n, input=str(inp) if args.input else "generated", articles_per_s=round(args.n / r["seconds"], 2),
                      when=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), cpus=os.cpu_count())
             if r["runner"].startswith("spark"):
                 cores = int(r["runner"].split("[")[1].rstrip("]"))
