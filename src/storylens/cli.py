@@ -236,7 +236,7 @@ def entity(name: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--form
         return
     e = info.entity
     out.print(f"[bold]{e.name}[/bold] ({e.label}) · id {e.id}")
-    out.print(f"aliases: {', '.join(e.aliases)}")
+    out.print(f"aliases: {' · '.join(e.aliases)}")
     for ev in e.evidence:
         out.print(f"  [dim]{ev}[/dim]")
     out.print(f"articles: {', '.join(info.articles)}")
