@@ -110,3 +110,8 @@ def test_narrative_page_shows_each_story_summary_with_citations(corpus: Corpus) 
         cited = corpus.article(first.citations[0])
         assert cited is not None and f'title="{cited.outlet}"' in html
     assert html.count('class="summary-sentence"') >= len(stories)
+    import re
+
+    for li in re.findall(r'<li class="summary-sentence">(.*?)</li>', html, re.S):
+        labels = re.findall(r'class="cite"[^>]*>\[([^\]]+)\]</a>', li)
+        assert labels and len(labels) == len(set(labels)), labels  # two articles of one outlet: "X", "X 2"

@@ -209,8 +209,19 @@ def narrative_page(request: Request, narrative_id: str) -> Response:
             summaries[s.id] = comp.summary[:2]
     cited = {aid for sents in summaries.values() for sent in sents for aid in sent.citations}
     outlets = {a.id: a.outlet or "source" for a in c.store.articles(sorted(cited))} if cited else {}
+    cites: dict[str, list[list[tuple[str, str]]]] = {}  # per story, per sentence: (article id, label)
+    for sid, sents in summaries.items():
+        for sent in sents:
+            seen: Counter[str] = Counter()
+            row = []
+            for aid in sent.citations:
+                if aid in outlets:
+                    seen[outlets[aid]] += 1
+                    k = seen[outlets[aid]]
+                    row.append((aid, outlets[aid] if k == 1 else f"{outlets[aid]} {k}"))
+            cites.setdefault(sid, []).append(row)
     return render(request, "narrative.html", title=n.title, narrative=n, stories=stories, chart=chart,
-                  summaries=summaries, outlets=outlets)
+                  summaries=summaries, cites=cites)
 
 
 # ---- quotes -------------------------------------------------------------------------------------------------------
