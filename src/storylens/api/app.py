@@ -34,6 +34,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storylens.corpus import Corpus
+from storylens.model import StoryComparison, from_jsonable
 from storylens.settings import Settings
 
 WEB = Path(__file__).with_name("web")
@@ -88,6 +89,17 @@ class AppState:
         timer = threading.Timer(self.relink_delay_s, relink)
         timer.daemon = True
         timer.start()
+
+    def comparison(self, story_id: str, compute: bool = True) -> StoryComparison | None:
+        """The story's comparison as cached in the store; when it is stale and ``compute``, computed once under
+        the compare lock (None when there is no such story, or nothing cached and ``compute`` is off)."""
+        cached = self.corpus.store.cached_comparison(story_id)
+        if cached is not None:
+            return from_jsonable(StoryComparison, cached)
+        if not compute:
+            return None
+        with self.compare_lock:
+            return self.corpus.compare(story_id)
 
     def quote_group(self, group_id: str) -> dict[str, Any]:
         """A quote group by id, computing its story's comparison once when needed; 404 when there is none."""

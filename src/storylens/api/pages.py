@@ -88,15 +88,10 @@ def _schema_type(s: dict[str, Any]) -> str:
     return f"{t} ({s['format']})" if "format" in s else t
 
 
-def _comparison(request: Request, story_id: str) -> tuple[StoryComparison | None, str | None]:
-    """The story's comparison, or None and the reason it could not be computed."""
-    st = state_of(request)
-    cached = st.corpus.store.cached_comparison(story_id)
-    if cached is not None:
-        return from_jsonable(StoryComparison, cached), None
+def _comparison(request: Request, story_id: str, compute: bool = True) -> tuple[StoryComparison | None, str | None]:
+    """The story's comparison (computed when stale and ``compute``), or None and the reason it could not be."""
     try:
-        with st.compare_lock:
-            return st.corpus.compare(story_id), None
+        return state_of(request).comparison(story_id, compute), None
     except Exception as e:  # noqa: BLE001 - the page still shows the articles
         log.exception("compare failed for %s", story_id)
         return None, f"the comparison could not be computed: {type(e).__name__}: {e}"
@@ -200,11 +195,7 @@ def narrative_page(request: Request, narrative_id: str) -> Response:
     # past NARRATIVE_SUMMARIES stories only the comparisons already cached are shown
     summaries: dict[str, list[SummarySentence]] = {}
     for i, s in enumerate(stories):
-        if i < NARRATIVE_SUMMARIES:
-            comp, _ = _comparison(request, s.id)
-        else:
-            cached = c.store.cached_comparison(s.id)
-            comp = from_jsonable(StoryComparison, cached) if cached is not None else None
+        comp, _ = _comparison(request, s.id, compute=i < NARRATIVE_SUMMARIES)
         if comp is not None and comp.summary:
             summaries[s.id] = comp.summary[:2]
     cited = {aid for sents in summaries.values() for sent in sents for aid in sent.citations}

@@ -89,18 +89,6 @@ def list_stories(request: Request, since: DateQ = None, until: DateQ = None, out
                  ["id", "title", "first_seen", "last_seen", "n_articles", "outlets", "keywords", "articles"])
 
 
-def compare_story(request: Request, story_id: str) -> Any:
-    """The story's comparison: cached in the store; computed once (under a lock) when it is stale."""
-    st = state_of(request)
-    cached = st.corpus.store.cached_comparison(story_id)
-    if cached is not None:
-        from storylens.model import StoryComparison, from_jsonable
-
-        return from_jsonable(StoryComparison, cached)
-    with st.compare_lock:
-        return st.corpus.compare(story_id)
-
-
 @router.get("/stories/{story_id}", summary="One story: articles, cited summary, quote groups with variants and "
                                            "mutations, coverage matrix, framing signals, timeline")
 def get_story(request: Request, story_id: str) -> dict[str, Any]:
@@ -109,7 +97,7 @@ def get_story(request: Request, story_id: str) -> dict[str, Any]:
     if s is None:
         raise HTTPException(404, f"no story with id {story_id!r}")
     cached = c.store.cached_comparison(story_id)  # served as stored: no decode/encode round trip
-    comparison = cached if cached is not None else to_jsonable(compare_story(request, story_id))
+    comparison = cached if cached is not None else to_jsonable(state_of(request).comparison(story_id))
     return {"story": story_row(s), "articles": c.store.article_summaries(s.articles), "comparison": comparison}
 
 
