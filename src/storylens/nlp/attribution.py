@@ -422,13 +422,10 @@ class Frames:
                 continue
             if v in range(lo, hi + 1) and not mid:
                 continue
-            while lo <= hi and (self.toks[lo].pos in ("PUNCT", "SCONJ") or self.toks[lo].lemma in ("that", "что")):
-                lo += 1
-            while hi >= lo and self.toks[hi].pos == "PUNCT":
-                hi -= 1
-            if hi - lo < 2:
+            clause = self._clause(lo, hi, ("that", "что"))
+            if clause is None:
                 continue
-            s, e = self.toks[lo].start, self.toks[hi].end
+            s, e = clause
             for g in self.segs:  # never end or start inside a quote: take it whole
                 if g.start < e < g.end:
                     e = g.end
@@ -455,14 +452,10 @@ class Frames:
                   and any(self.toks[m].lemma == "that" and self.toks[m].dep == "mark" for m in self.children[c])]
             if not cl:
                 continue
-            lo, hi = self.subtree(cl[0])
-            while lo <= hi and (self.toks[lo].pos in ("PUNCT", "SCONJ") or self.toks[lo].lemma == "that"):
-                lo += 1
-            while hi >= lo and self.toks[hi].pos == "PUNCT":
-                hi -= 1
-            if hi - lo < 2:
+            clause = self._clause(*self.subtree(cl[0]), ("that",))
+            if clause is None:
                 continue
-            s, e = self.toks[lo].start, self.toks[hi].end
+            s, e = clause
             if self._mostly_quoted(s, e, spans):
                 continue
             poss = [c for c in self.children[n] if self.toks[c].dep == "poss"]
@@ -495,6 +488,17 @@ class Frames:
             out.append(RawQuote(s, e, "indirect", cue=(self.toks[i].start, self.toks[i + 1].end),
                                 speaker=self.np_span(acc[2], (acc[1], ahi)), para=self.para_of(s), sent=sent))
         return out
+
+    def _clause(self, lo: int, hi: int, marks: tuple[str, ...]) -> tuple[int, int] | None:
+        """Character span of the reported clause in tokens lo..hi, its opening punctuation, conjunction and
+        ``marks`` ("that") and its closing punctuation trimmed; None when fewer than three tokens remain."""
+        while lo <= hi and (self.toks[lo].pos in ("PUNCT", "SCONJ") or self.toks[lo].lemma in marks):
+            lo += 1
+        while hi >= lo and self.toks[hi].pos == "PUNCT":
+            hi -= 1
+        if hi - lo < 2:
+            return None
+        return self.toks[lo].start, self.toks[hi].end
 
     def _object_content(self, v: int) -> tuple[int, int] | None:
         """Tokens of what a stance verb reports when it takes no clause: its object, infinitive, predicate or
