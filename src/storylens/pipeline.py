@@ -295,7 +295,8 @@ class Runner:
                     story_of: dict[str, str | None] = {}
                     touched: set[str] = set()
                     n_merges = len(assigner.merges) if assigner is not None else 0
-                    for a in sorted(analyzed, key=_sort_key):
+                    ordered = sorted(analyzed, key=_sort_key)
+                    for a in ordered:
                         if a.duplicate_of is None and assigner is not None:
                             sid = assigner.add(a, vectors[a.id])
                             touched.add(sid)
@@ -313,7 +314,6 @@ class Runner:
                     changed = [all_stories[s] for s in touched if s in all_stories]
                     # membership of the touched stories, so merges move the articles of the merged story too
                     moved = {aid: st.id for st in changed for aid in st.articles}
-                    ordered = sorted(analyzed, key=_sort_key)
                     store_failed = False
                     for i, a in enumerate(ordered):
                         last = i == len(ordered) - 1
