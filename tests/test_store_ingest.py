@@ -215,10 +215,12 @@ def test_a_second_writer_between_batches_is_seen(tmp_path: Path, db_url: str, ex
     ids = {Path(x.source).name: x.id for x in report.results}
     story = a.store.story_of([other_writer_done[0], ids["b03_meridian_post.txt"], ids["c01_meridian_post.txt"]])
     assert story[other_writer_done[0]] == story[ids["b03_meridian_post.txt"]] != story[ids["c01_meridian_post.txt"]]
-    # a third writer starts from the stored state: it must know all three articles (no stale replay needed)
-    from storylens.pipeline import ASSIGNER_KEY
+    # a third writer starts from the stored state: it knows all three articles, none is missing from it
+    assert a.store.unassigned_originals() == []
+    from storylens.store.stream import StoreStoryBackend
+    from storylens.stories import StoryStream
 
-    assert a.store.get_state(ASSIGNER_KEY + ":n") == b"3"
+    assert StoryStream.open(backend=StoreStoryBackend(a.store)).arrivals == 3
 
 
 def test_a_copy_of_what_another_writer_stored_is_a_duplicate(tmp_path: Path, db_url: str, examples_dir: Path) -> None:

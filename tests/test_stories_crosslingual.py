@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 
 from storylens.settings import StorySettings
-from storylens.stories import StoryAssigner, link_narratives, recluster
-from test_stories_support import prepared, runner_order, vectors
+from storylens.stories import MemoryBackend, StoryStream, assignment_order, link_narratives, recluster
+from test_stories_support import prepared, vectors
 
 FIXTURE = Path(__file__).parent / "fixtures" / "crosslingual" / "articles.jsonl"
 
 
 @pytest.fixture(scope="module")
-def corpus() -> tuple[list[Any], list[Any]]:
+def corpus() -> tuple[list[Any], dict[str, Any]]:
     arts = prepared([FIXTURE])
-    return arts, vectors(arts)
+    return arts, dict(zip([a.id for a in arts], vectors(arts), strict=True))
 
 
 def _truth(arts: list[Any]) -> set[frozenset[str]]:
@@ -36,29 +36,29 @@ def test_fixture_is_bilingual(corpus: Any) -> None:
 
 def test_streaming_groups_languages_together(corpus: Any) -> None:
     arts, vecs = corpus
-    a = StoryAssigner(StorySettings())
-    for i in runner_order(arts):
-        a.add(arts[i], vecs[i])
-    stories = a.stories()
+    stream = StoryStream(StorySettings(), MemoryBackend())
+    for a in assignment_order(arts):
+        stream.add(a, vecs[a.id])
+    stories = stream.stories()
     assert {frozenset(s.articles) for s in stories} == _truth(arts)
     assert all(len(s.outlets) >= 2 for s in stories)
-    assert link_narratives(stories, arts, vecs, StorySettings()) == []  # three unrelated stories
+    assert link_narratives(stream.all_states()) == []  # three unrelated stories
 
 
-def test_recluster_groups_languages_together(corpus: Any) -> None:
+def test_batch_groups_languages_together(corpus: Any) -> None:
     arts, vecs = corpus
-    stories, _ = recluster(arts, vecs, StorySettings())
+    stories = recluster(arts, [vecs[a.id] for a in arts], StorySettings())
     assert {frozenset(s.articles) for s in stories} == _truth(arts)
 
 
-def test_late_article_is_placed_by_its_date(corpus: Any) -> None:
+def test_late_article_is_placed_by_its_content(corpus: Any) -> None:
     """The first quake report (11 March) arrives after every later article: it joins the quake story."""
     arts, vecs = corpus
-    order = runner_order(arts)
-    late = next(i for i in order if arts[i].id == "quake-en-1")
-    a = StoryAssigner(StorySettings())
-    for i in order:
-        if i != late:
-            a.add(arts[i], vecs[i])
-    sid = a.add(arts[late], vecs[late])
-    assert sid == a.story_of("quake-en-2") == a.story_of("quake-ru-1")
+    order = assignment_order(arts)
+    late = next(a for a in order if a.id == "quake-en-1")
+    stream = StoryStream(StorySettings(), MemoryBackend())
+    for a in order:
+        if a is not late:
+            stream.add(a, vecs[a.id])
+    sid = stream.add(late, vecs[late.id])
+    assert sid == stream.story_of("quake-en-2") == stream.story_of("quake-ru-1")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,19 +18,10 @@ def prepared(paths: Sequence[Path | str], settings: Settings | None = None) -> l
     fm = FurnitureModel()
     for r in raws:
         fm.observe(r)
-    arts = [prepare(r, s, fm) for r in raws]
-    import storylens.nlp as nlp
+    from storylens.nlp import analyze
 
-    analyze = getattr(nlp, "analyze", None)
-    if callable(analyze):
-        arts = list(analyze(arts, s.nlp))
-    return arts
+    return list(analyze([prepare(r, s, fm) for r in raws], s.nlp))
 
 
 def vectors(arts: Sequence[Article]) -> list[ArticleVectors]:
     return article_vectors(arts, Embedder())
-
-
-def runner_order(arts: Sequence[Article]) -> list[int]:
-    """The local runner's order: publication date (undated last), then id."""
-    return sorted(range(len(arts)), key=lambda i: (arts[i].published.value or dt.date.max, arts[i].id))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from storylens.model import Article, Entity, RawDocument, ReadError, Story
+from storylens.model import Article, Entity, RawDocument, ReadError, Story, StoryMerge
 from storylens.settings import Settings
 from storylens.stories.dating import refine_weekday_dates
 
@@ -29,8 +29,9 @@ T = TypeVar("T")
 
 Status = Literal["new", "duplicate", "unchanged", "updated", "rejected"]
 EMBED_MODEL = "use-multilingual-v3"
-ASSIGNER_KEY = "story_assigner"
+STREAM_MARKER = "story_stream:arrivals"  # the stream's arrival count as last committed (another writer changes it)
 FURNITURE_KEY = "furniture"
+ASSIGNMENT_BATCH = 64  # articles per batch (storylens.stories.stream.ASSIGNMENT_BATCH: both runners agree)
 
 
 @dataclass(slots=True)
@@ -153,8 +154,67 @@ class Components:
         return list(article_vectors(articles, self.embedder)) if articles else []
 
 
+@dataclass(slots=True)
+class _Batch:
+    """One batch on its way through the stages."""
+
+    prepared: list[Article] = field(default_factory=list)
+    updated: set[str] = field(default_factory=set)
+    analyzed: list[Article] = field(default_factory=list)
+    vectors: dict[str, ArticleVectors] = field(default_factory=dict)
+    results: list[ItemResult] = field(default_factory=list)
+
+    @property
+    def originals(self) -> list[Article]:
+        return [a for a in self.analyzed if a.duplicate_of is None]
+
+
+@dataclass(slots=True)
+class _Assignment:
+    """What the story stage decided for a batch, to be stored with it."""
+
+    story_of: dict[str, str | None]
+    stories: list[Story]
+    moved: dict[str, str]
+    merges: list[StoryMerge]
+    deleted: list[str]
+    stream: Any  # StreamChanges
+    narratives: Any  # NarrativeChanges | None
+
+
+class _Session:
+    """The streaming components of one ingest run: furniture model, duplicate index, entity resolver, story
+    stream, narrative linker.  Reloaded when another writer changed the store."""
+
+    def __init__(self, runner: Runner) -> None:
+        from storylens.nlp import EntityResolver
+        from storylens.stories.dedupe import Deduper
+
+        store = runner.store
+        self.runner = runner
+        self.deduper = Deduper.from_signatures(store.signatures(), runner.settings.dedupe)
+        self.furniture = runner._load_furniture()
+        self.resolver = EntityResolver(store.entities())
+        self.stream: Any = None  # opened when the first original arrives
+        self.marker = store.get_state(STREAM_MARKER)  # the store's marker as our state knows it
+
+    def stale(self) -> bool:
+        return self.runner.store.get_state(STREAM_MARKER) != self.marker
+
+    def reload(self) -> None:
+        from storylens.nlp import EntityResolver
+        from storylens.stories.dedupe import Deduper
+
+        store = self.runner.store
+        self.resolver = EntityResolver(store.entities())
+        self.deduper = Deduper.from_signatures(store.signatures(), self.runner.settings.dedupe)
+        self.stream = None
+        self.marker = store.get_state(STREAM_MARKER)
+
+
 class Runner:
-    """Ingest items into a store, one transaction per article."""
+    """Ingest items into a store: read → clean → detect → dedupe → analyze → embed → assign story → link narratives →
+    store, batch by batch, one transaction per article."""
 
     def __init__(self, store: Store, settings: Settings | None = None, components: Components | None = None) -> None:
         self.store = store
@@ -168,63 +228,33 @@ class Runner:
         data = self.store.get_state(FURNITURE_KEY)
         return FurnitureModel.from_json(data.decode("utf-8")) if data else FurnitureModel()
 
-    def _load_assigner(self) -> Any:
-        """The streaming story assigner, as of the last stored article; replayed from the store when stale."""
-        from storylens.stories import StoryAssigner
-
-        data = self.store.get_state(ASSIGNER_KEY)
-        marker = self.store.get_state(ASSIGNER_KEY + ":n")
-        n_assigned = self._n_assignable()
-        if data and marker and int(marker) == n_assigned:
-            try:
-                return StoryAssigner.from_state(data, self.settings.stories)
-            except Exception as e:  # noqa: BLE001 - a state of an older version is rebuilt below
-                log.warning("story state unreadable (%s); rebuilding from the store", e)
-        return self._replay_assigner()
-
-    def _n_assignable(self) -> int:
-        return sum(1 for _ in self._assignable_ids())
-
-    def _assignable_ids(self) -> Iterator[str]:
-        from sqlalchemy import select
-
-        from storylens.store.schema import ArticleRow
-
-        with self.store.session() as s:
-            q = select(ArticleRow.id).where(ArticleRow.duplicate_of.is_(None)).order_by(ArticleRow.seq)
-            yield from s.scalars(q)
-
-    def _replay_assigner(self) -> Any:
-        """Rebuild the assigner by re-adding stored originals in their stored order (deterministic ids)."""
+    def open_stream(self) -> Any:
+        """The story stream as the store holds it; stored originals it has not seen (a batch whose stream state
+        was not committed) are assigned first, in arrival order."""
         from storylens.embed import ArticleVectors
-        from storylens.stories import StoryAssigner
+        from storylens.store.stream import StoreStoryBackend
+        from storylens.stories.stream import StoryStream
 
-        assigner = StoryAssigner(self.settings.stories)
-        ids = list(self._assignable_ids())
-        for chunk in batched(ids, 500):
+        stream = StoryStream.open(self.settings.stories, StoreStoryBackend(self.store))
+        missing = self.store.unassigned_originals()
+        for chunk in batched(missing, 256):
             arts = {a.id: a for a in self.store.articles(chunk)}
             vecs = self.store.embeddings(chunk)
             for aid in chunk:
                 if aid in arts and aid in vecs:
-                    assigner.add(arts[aid], ArticleVectors.from_bytes(vecs[aid]))
-        return assigner
+                    stream.add(arts[aid], ArticleVectors.from_bytes(vecs[aid]))
+        if missing:
+            log.warning("assigned %d stored articles the story state had missed", len(missing))
+        return stream
 
     # ---- ingest -----------------------------------------------------------------------------------------
     def ingest(self, items: Iterable[Item], on_result: Callable[[ItemResult], None] | None = None,
-               batch_size: int = 64, link: bool = True) -> IngestReport:
-        from storylens.nlp import EntityResolver
-        from storylens.stories.dedupe import Deduper
-
-        materialised = list(items)
-        report = IngestReport(run_id=self.store.start_run([str(i) if not isinstance(i, Mapping) else "record"
-                                                          for i in materialised]))
-        known = self.store.get_state(ASSIGNER_KEY + ":n")  # the store's marker as our state knows it
-        deduper = Deduper.from_signatures(self.store.signatures(), self.settings.dedupe)
-        furniture = self._load_furniture()
-        resolver = EntityResolver(self.store.entities())
-        assigner = None  # loaded when the first new original arrives
-        n_assigned = 0  # stored originals the assigner state reflects (its marker, so a stale state is replayed)
-        any_assigned = False
+               batch_size: int = ASSIGNMENT_BATCH, link: bool = True) -> IngestReport:
+        """Run every stage over ``items`` (paths, URLs, ``-``, input-contract dicts), ``batch_size`` at a time.
+        Items are read lazily; one bad item is reported and never stops the batch."""
+        names = ([str(i) if not isinstance(i, Mapping) else "record" for i in items]
+                 if isinstance(items, list | tuple) else ["(stream)"])
+        report = IngestReport(run_id=self.store.start_run(names))
 
         def emit(r: ItemResult) -> None:
             report.results.append(r)
@@ -233,132 +263,152 @@ class Runner:
             if on_result is not None:
                 on_result(r)
 
+        session = _Session(self)
         status = "done"
         try:
-            for batch in batched(read_items(materialised, self.settings), batch_size):
-                raws = [r for r in batch if isinstance(r, RawDocument)]
-                for r in batch:
-                    if isinstance(r, ReadError):
-                        emit(ItemResult(source=r.source, status="rejected", reason=r.reason, stage=r.stage))
-                for raw in raws:
-                    furniture.observe(raw)
-                prepared: list[Article] = []
-                updated: set[str] = set()
-                seen_in_batch: set[str] = set()
-                for raw in raws:
-                    try:
-                        art = self.c.prepare(raw, furniture)
-                    except Exception as e:  # noqa: BLE001 - one bad item never stops the batch
-                        emit(ItemResult(source=raw.source, id=raw.key, status="rejected", stage="clean",
-                                        reason=str(e) or type(e).__name__))
-                        continue
-                    old_hash = self.store.content_hash(art.id)
-                    if art.id in seen_in_batch or old_hash == art.content_hash:
-                        emit(ItemResult(source=raw.source, id=art.id, status="unchanged", title=art.title))
-                        continue
-                    seen_in_batch.add(art.id)
-                    if old_hash is not None:
-                        updated.add(art.id)
-                    prepared.append(art)
-                for art in dedupe_order(prepared):
-                    if art.id not in updated:
-                        art.duplicate_of, art.duplicate_kind = deduper.check_and_add(art)
-                if not prepared:
+            for chunk in batched(read_items(items, self.settings), batch_size):
+                batch = self._prepare(chunk, session, emit)
+                if not batch.prepared:
                     continue
-                analyzed, failed = self.c.analyze(prepared)
-                for a, reason in failed:
-                    emit(ItemResult(source=a.source, id=a.id, status="rejected", stage="analyze", reason=reason))
-                if not analyzed:
+                self._analyze(batch, emit)
+                if not batch.analyzed:
                     continue
-                originals = [a for a in analyzed if a.duplicate_of is None]
-                vectors = dict(zip([a.id for a in originals], self.c.vectors(originals), strict=True))
-                done: list[ItemResult] = []
-                # from here to the last write of the batch, one writer per store (another process may be
-                # ingesting too: `storylens watch` beside `storylens serve`); what it stored since our last batch
-                # makes our assigner and entity resolver stale, so they are reloaded
+                self._embed(batch)
+                # from here to the batch's last write, one writer per store (another process may be ingesting
+                # too); what it stored since our last batch makes our state stale, so it is reloaded
                 with self.store.writer_lock():
-                    if self.store.get_state(ASSIGNER_KEY + ":n") != known:
+                    if session.stale():
                         log.info("another writer stored articles: reloading duplicate, story and entity state")
-                        assigner = None
-                        resolver = EntityResolver(self.store.entities())
-                        deduper = Deduper.from_signatures(self.store.signatures(), self.settings.dedupe)
-                        for a in dedupe_order([a for a in originals if a.id not in updated]):
-                            a.duplicate_of, a.duplicate_kind = deduper.check_and_add(a)
-                        originals = [a for a in originals if a.duplicate_of is None]
-                        vectors = {a.id: vectors[a.id] for a in originals}
-                    refine_weekday_dates(analyzed, self._quote_lookup)
-                    new_entities = resolver.resolve(analyzed)
-                    if originals and assigner is None:
-                        assigner = self._load_assigner()
-                        n_assigned = self._n_assignable()
-                    any_assigned = any_assigned or bool(originals)
-                    story_of: dict[str, str | None] = {}
-                    touched: set[str] = set()
-                    n_merges = len(assigner.merges) if assigner is not None else 0
-                    ordered = sorted(analyzed, key=_sort_key)
-                    for a in ordered:
-                        if a.duplicate_of is None and assigner is not None:
-                            sid = assigner.add(a, vectors[a.id])
-                            touched.add(sid)
-                            story_of[a.id] = sid
-                    new_merges = list(assigner.merges[n_merges:]) if assigner is not None else []
-                    for a in analyzed:
-                        if a.duplicate_of is not None:
-                            story_of[a.id] = (story_of.get(a.duplicate_of)
-                                              or self.store.story_of([a.duplicate_of]).get(a.duplicate_of))
-                    all_stories: dict[str, Story] = ({s.id: s for s in assigner.stories()}
-                                                     if assigner is not None else {})
-                    for mg in new_merges:
-                        touched.add(mg.kept)
-                        touched.discard(mg.merged)
-                    changed = [all_stories[s] for s in touched if s in all_stories]
-                    # membership of the touched stories, so merges move the articles of the merged story too
-                    moved = {aid: st.id for st in changed for aid in st.articles}
-                    store_failed = False
-                    for i, a in enumerate(ordered):
-                        last = i == len(ordered) - 1
-                        v = vectors.get(a.id)
-                        state: dict[str, bytes] = {}
-                        if last:
-                            state[FURNITURE_KEY] = furniture.to_json().encode("utf-8")
-                            if assigner is not None:
-                                state[ASSIGNER_KEY] = assigner.to_state()
-                        try:
-                            self.store.save_article(
-                                a, run_id=report.run_id, minhash=deduper.signature(a),
-                                embedding=(EMBED_MODEL, v.to_bytes()) if v is not None else None,
-                                entities=_entities_for(a, new_entities) if not last else new_entities,
-                                stories=changed if last else (), merges=new_merges if last else (),
-                                moved=moved if last else None, state=state, story_id=story_of.get(a.id))
-                        except Exception as e:  # noqa: BLE001 - the transaction rolled back; the batch goes on
-                            done.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
-                                                   reason=f"could not be stored: {type(e).__name__}: {str(e)[:300]}"))
-                            store_failed = True
-                            continue
-                        if a.duplicate_of is None and a.id not in updated:
-                            n_assigned += 1
-                        if last and assigner is not None and not store_failed:
-                            known = str(n_assigned).encode()
-                            self.store.put_state(ASSIGNER_KEY + ":n", known)
-                        status_: Status = ("updated" if a.id in updated else
-                                           "duplicate" if a.duplicate_of else "new")
-                        done.append(ItemResult(source=a.source, id=a.id, status=status_, duplicate_of=a.duplicate_of,
-                                               story_id=moved.get(a.id, story_of.get(a.id)), title=a.title))
-                    if store_failed:
-                        # the in-memory assigner holds an article the store does not: rebuild it from the store
-                        known = b"-1"
-                        self.store.put_state(ASSIGNER_KEY + ":n", known)
-                        assigner = None
-                for res in done:  # after the lock: a caller's callback may itself write to the store
+                        session.reload()
+                        self._dedupe(batch, session, recheck=True)
+                    refine_weekday_dates(batch.analyzed, self._quote_lookup)
+                    new_entities = session.resolver.resolve(batch.analyzed)
+                    assignment = self._assign(batch, session, link)
+                    self._store(batch, session, assignment, new_entities, report.run_id)
+                for res in batch.results:  # after the lock: a caller's callback may itself write to the store
                     emit(res)
-            if link and any_assigned:
-                self.link_narratives()
         except BaseException:
             status = "interrupted"
             raise
         finally:
             self.store.finish_run(report.run_id or 0, report.counts(), status)
         return report
+
+    def _prepare(self, chunk: list[RawDocument | ReadError], session: _Session, emit: Callable[[ItemResult], None]
+                 ) -> _Batch:
+        """read errors reported; clean and detect; unchanged items skipped; duplicates marked."""
+        batch = _Batch()
+        raws = [r for r in chunk if isinstance(r, RawDocument)]
+        for r in chunk:
+            if isinstance(r, ReadError):
+                emit(ItemResult(source=r.source, status="rejected", reason=r.reason, stage=r.stage))
+        for raw in raws:
+            session.furniture.observe(raw)
+        seen: set[str] = set()
+        for raw in raws:
+            try:
+                art = self.c.prepare(raw, session.furniture)
+            except Exception as e:  # noqa: BLE001 - one bad item never stops the batch
+                emit(ItemResult(source=raw.source, id=raw.key, status="rejected", stage="clean",
+                                reason=str(e) or type(e).__name__))
+                continue
+            old_hash = self.store.content_hash(art.id)
+            if art.id in seen or old_hash == art.content_hash:
+                emit(ItemResult(source=raw.source, id=art.id, status="unchanged", title=art.title))
+                continue
+            seen.add(art.id)
+            if old_hash is not None:
+                batch.updated.add(art.id)
+            batch.prepared.append(art)
+        self._dedupe(batch, session)
+        return batch
+
+    def _dedupe(self, batch: _Batch, session: _Session, recheck: bool = False) -> None:
+        arts = [a for a in batch.analyzed if a.duplicate_of is None] if recheck else batch.prepared
+        for a in dedupe_order([a for a in arts if a.id not in batch.updated]):
+            a.duplicate_of, a.duplicate_kind = session.deduper.check_and_add(a)
+        if recheck:
+            keep = {a.id for a in batch.originals}
+            batch.vectors = {k: v for k, v in batch.vectors.items() if k in keep}
+
+    def _analyze(self, batch: _Batch, emit: Callable[[ItemResult], None]) -> None:
+        batch.analyzed, failed = self.c.analyze(batch.prepared)
+        for a, reason in failed:
+            emit(ItemResult(source=a.source, id=a.id, status="rejected", stage="analyze", reason=reason))
+
+    def _embed(self, batch: _Batch) -> None:
+        originals = batch.originals
+        batch.vectors = dict(zip([a.id for a in originals], self.c.vectors(originals), strict=True))
+
+    def _assign(self, batch: _Batch, session: _Session, link: bool) -> _Assignment:
+        """Originals join or found stories (in assignment order); copies follow their originals; the changed
+        stories' narratives are updated."""
+        from storylens.stories.stream import assignment_order
+
+        originals = [a for a in batch.originals if a.id in batch.vectors]
+        if originals and session.stream is None:
+            session.stream = self.open_stream()
+        stream = session.stream
+        story_of: dict[str, str | None] = {}
+        for a in assignment_order(originals, len(originals) or 1):
+            story_of[a.id] = stream.add(a, batch.vectors[a.id])
+        for a in batch.analyzed:
+            if a.duplicate_of is not None:
+                story_of[a.id] = (story_of.get(a.duplicate_of) or (stream.story_of(a.duplicate_of) if stream else None)
+                                  or self.store.story_of([a.duplicate_of]).get(a.duplicate_of))
+        if stream is None:
+            return _Assignment(story_of, [], {}, [], [], None, None)
+        changed_states = [s for s in stream.all_states() if s.id in stream.dirty_ids()]
+        stories = [s.to_story() for s in changed_states]
+        changes = stream.flush(apply=False)
+        moved = {m.id: sid for sid, ms in changes.members.items() for m in ms}
+        narratives = None
+        if link:
+            from storylens.store.narratives import StoreNarratives
+            from storylens.stories.narratives import NarrativeLinker
+
+            linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
+            narratives = linker.update(changed_states, changes.deleted, apply=False)
+        return _Assignment(story_of, stories, moved, changes.merges, changes.deleted, changes, narratives)
+
+    def _store(self, batch: _Batch, session: _Session, asg: _Assignment, new_entities: Sequence[Entity],
+               run_id: int | None) -> None:
+        """One transaction per article; the batch's story, narrative and streaming state with its last article."""
+        ordered = sorted(batch.analyzed, key=_sort_key)
+        failed = False
+        for i, a in enumerate(ordered):
+            last = i == len(ordered) - 1
+            v = batch.vectors.get(a.id)
+            state: dict[str, bytes] = {}
+            if last:
+                state[FURNITURE_KEY] = session.furniture.to_json().encode("utf-8")
+                if asg.stream is not None and not failed:
+                    marker = str(asg.stream.meta.get("arrivals", 0)).encode()
+                    state[STREAM_MARKER] = marker
+            try:
+                self.store.save_article(
+                    a, run_id=run_id, minhash=session.deduper.signature(a),
+                    embedding=(EMBED_MODEL, v.to_bytes()) if v is not None else None,
+                    entities=_entities_for(a, new_entities) if not last else new_entities,
+                    stories=asg.stories if last else (), merges=asg.merges if last else (),
+                    moved=asg.moved if last else None, deleted_stories=asg.deleted if last else (),
+                    stream=asg.stream if last and not failed else None,
+                    narratives=asg.narratives if last and not failed else None,
+                    state=state, story_id=asg.story_of.get(a.id))
+            except Exception as e:  # noqa: BLE001 - the transaction rolled back; the batch goes on
+                batch.results.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
+                                                reason=f"could not be stored: {type(e).__name__}: {str(e)[:300]}"))
+                failed = True
+                continue
+            if last and STREAM_MARKER in state:
+                session.marker = state[STREAM_MARKER]
+            status: Status = "updated" if a.id in batch.updated else "duplicate" if a.duplicate_of else "new"
+            batch.results.append(ItemResult(source=a.source, id=a.id, status=status, duplicate_of=a.duplicate_of,
+                                            story_id=asg.moved.get(a.id, asg.story_of.get(a.id)), title=a.title))
+        if failed:
+            # the stream in memory holds an article the store does not: reopen it from the store next batch
+            session.stream = None
+            session.marker = b"-"
 
     def _quote_lookup(self, normalised: str, before: dt.date) -> list[tuple[str, dt.date]]:
         """Stored quotes (normalised words, date) of firmly dated articles of the weeks before ``before`` that
@@ -372,38 +422,58 @@ class Runner:
         return [(words(text), d) for text, d in rows]
 
     def link_narratives(self) -> None:
-        from storylens.embed import ArticleVectors
-        from storylens.stories import link_narratives
+        """Narratives of every stored story at once (after a batch re-clustering or a load)."""
+        from storylens.stories.narratives import link_narratives
 
-        stories = self.store.stories()
+        states = self._story_states()
+        self.store.save_narratives(link_narratives(states, self.settings.stories))
+
+    def _story_states(self, since: dt.date | None = None) -> list[Any]:
+        """Stored stories rebuilt as story states from their articles (batch signals)."""
+        from storylens.embed import ArticleVectors
+        from storylens.stories.recluster import batch_signals
+        from storylens.stories.state import StoryState
+
+        stories = self.store.stories(since=since)
         ids = [aid for s in stories for aid in s.articles]
-        articles = self.store.articles(ids)
-        vecs = self.store.embeddings(ids)
-        keep = [a for a in articles if a.id in vecs]
-        narratives = link_narratives(stories, keep, [ArticleVectors.from_bytes(vecs[a.id]) for a in keep],
-                                     self.settings.stories)
-        self.store.save_narratives(narratives)
+        arts = {a.id: a for a in self.store.articles(ids) if a.duplicate_of is None}
+        vecs = self.store.embeddings(list(arts))
+        keep = [a for a in arts.values() if a.id in vecs]
+        sigs = {s.id: s for s in batch_signals(keep, [ArticleVectors.from_bytes(vecs[a.id]) for a in keep],
+                                                  self.settings.stories)}
+        out = []
+        for st in stories:
+            state = StoryState(id=st.id)
+            for k, aid in enumerate(st.articles):
+                if aid in sigs:
+                    sigs[aid].arrival = k
+                    state.add(sigs[aid], k)
+            if state.members:
+                out.append(state)
+        return out
 
     def recluster(self, since: dt.date | None = None) -> tuple[int, int]:
-        """Batch re-clustering for back-fills: rebuild all stories (or those touching ``since`` onwards)."""
+        """Batch re-clustering for back-fills: rebuild all stories (or those touching ``since`` onwards).  The
+        streaming state is rebuilt from the new stories on the next ingest."""
         from storylens.embed import ArticleVectors
         from storylens.stories import recluster
 
         articles = [a for a in self.store.articles(since=since) if a.duplicate_of is None]
         vecs = self.store.embeddings([a.id for a in articles])
         articles = [a for a in articles if a.id in vecs]
-        stories, merges = recluster(articles, [ArticleVectors.from_bytes(vecs[a.id]) for a in articles],
-                                    self.settings.stories)
+        stories = recluster(articles, [ArticleVectors.from_bytes(vecs[a.id]) for a in articles],
+                            self.settings.stories)
         if since is not None:
             untouched = [s for s in self.store.stories() if s.last_seen is not None and s.last_seen < since]
             stories = untouched + stories
         # duplicates follow their originals
         member = {aid: s.id for s in stories for aid in s.articles}
+        by_id = {s.id: s for s in stories}
         for d in self.store.articles():
             if d.duplicate_of and d.duplicate_of in member:
-                next(s for s in stories if s.id == member[d.duplicate_of]).articles.append(d.id)
-        self.store.replace_stories(stories, merges)
-        self.store.put_state(ASSIGNER_KEY + ":n", b"-1")  # the streaming state is rebuilt on next ingest
+                by_id[member[d.duplicate_of]].articles.append(d.id)
+        self.store.replace_stories(stories, [])
+        self.store.reset_stream()  # the streaming state is rebuilt from the stored articles on next ingest
         self.link_narratives()
         return len(articles), len(stories)
 

@@ -42,35 +42,37 @@ class NlpSettings:
 
 @dataclass(slots=True)
 class StorySettings:
-    window_days: int = 7
-    join_threshold: float = 0.9  # tuned on ECB+ dev odd topics (benchmarks/clusters_ecb.py)
-    narrative_threshold: float = 0.35
-    # stories (additive): similarity = w_doc*cos(doc, centroid) + w_lex*tfidf cosine + w_names*entity cosine
-    # + w_quotes*shared quote shingles - time/date penalties; see storylens.stories.assign
-    w_doc: float = 0.5
-    w_lex: float = 2.2
-    w_names: float = 0.8
-    w_quotes: float = 0.3
-    time_penalty: float = 0.1  # times gap/window_days when both dates are known
-    undated_penalty: float = 0.2  # one side dated, the other not: no evidence it is the same time
-    date_conflict_penalty: float = 0.3  # the texts name days further apart than window_days
-    date_match_bonus: float = 0.1  # the texts name the same day (within one day)
-    year_conflict_penalty: float = 0.2  # the texts name years and none is shared
-    crosslingual_scale: float = 1.5  # another language: score = scale * cos(doc, centroid) - offset
-    crosslingual_offset: float = 0.15
-    merge_threshold: float = 1.2  # bridging article and story-story similarity both above this merge two stories
-    candidates: int = 12  # nearest story centroids taken from each index
-    terms_per_article: int = 80
-    terms_per_story: int = 300
-    batch_threshold: float = 0.6  # recluster: average-linkage cut on the pairwise similarity
-    batch_verify_margin: float = 0.1  # recluster: a member scoring below join_threshold - margin against its group leaves it
-    batch_max_block: int = 4000  # recluster: larger time blocks go through the streaming assigner
-    # recluster: only groups this small are verified (a pair rests on one link; a larger group's average on many);
-    # 2 chosen on ECB+ odd topics (2, 3, 5 tie there; 200, i.e. verifying all, costs ~2 points of recall)
-    batch_verify_max_group: int = 2
-    # recluster: groups this small then join the larger group they score best against, at the verify level
-    # (join_threshold - batch_verify_margin); 2 chosen on ECB+ odd topics (1, 2, 5 tie there)
-    batch_attach_max: int = 2
+    """Story assignment (storylens.stories).  One same-story scorer decides everywhere; its trees are data
+    (``scorer_model``), fitted by benchmarks/fit_scorer.py on one half of each dev set."""
+
+    scorer_model: str | None = None  # a scorer_model.json written by benchmarks/fit_scorer.py; None: the packaged one
+    # an article joins a story (two stories merge, a batch re-clustering links two groups) when the mean pairwise
+    # same-story probability reaches this; chosen on the fitting halves of the dev sets (benchmarks/stories_quality.py)
+    link_threshold: float = 0.4
+    window_days: int = 7  # days named further apart than this are a date clash (a scorer feature)
+    candidates: int = 20  # nearest articles taken from each candidate index (embedding, tf-idf keys)
+    story_members: int = 24  # members of a story an article is scored against (the nearest by embedding)
+    terms_per_article: int = 80  # tf-idf terms (and names) kept per article
+    close_after_days: int = 21  # a story with no new article for this long (stream time) is closed
+    close_after_arrivals: int = 20000  # an undated story is closed after this many articles without a new one
+    close_check_every: int = 64  # the stream looks for stories to close every this many articles
+    reopen_candidates: int = 8  # closed stories sharing an article's rarest names and terms that it is scored against
+    df_halflife: int = 50000  # the stream's background document frequencies halve every this many articles
+    batch_max_block: int = 20000  # batch re-clustering: larger time blocks go through the stream instead
+    narrative_threshold: float = 0.35  # two stories sharing a name link into a narrative at this theme similarity
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0.0 < self.link_threshold < 1.0:
+            problems.append(f"link_threshold must be a probability strictly between 0 and 1, not {self.link_threshold}")
+        for name in ("window_days", "candidates", "story_members", "terms_per_article", "close_after_days",
+                     "close_after_arrivals", "close_check_every", "batch_max_block"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.reopen_candidates < 0 or self.df_halflife < 0:
+            problems.append("reopen_candidates and df_halflife must not be negative (0 turns them off)")
+        if problems:
+            raise ValueError("invalid story settings: " + "; ".join(problems))
 
 
 @dataclass(slots=True)

@@ -192,8 +192,15 @@ class Store:
         moved: dict[str, str] | None = None,
         state: dict[str, bytes] | None = None,
         story_id: str | None = None,
+        deleted_stories: Iterable[str] = (),
+        stream: Any = None,
+        narratives: Any = None,
     ) -> None:
-        """Write one article and everything derived from it in a single transaction (replacing an older copy)."""
+        """Write one article and everything derived from it in a single transaction (replacing an older copy).
+
+        With the last article of a batch come the batch's story changes: changed stories, merges, deleted stories,
+        the articles that moved (their copies move with them), the story stream's changes (``StreamChanges``) and the
+        narrative changes (``NarrativeChanges``)."""
         with self.session.begin() as s:
             source_id = self._source(s, article.source)
             old = s.get(ArticleRow, article.id)
@@ -229,10 +236,29 @@ class Store:
                 self._upsert_story(s, st)
             for mg in merges:
                 s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
-                s.execute(delete(StoryRow).where(StoryRow.id == mg.merged))
+            gone = sorted({mg.merged for mg in merges} | set(deleted_stories))
+            if gone:
+                s.execute(delete(StoryRow).where(StoryRow.id.in_(gone)))
+                s.execute(delete(ComparisonRow).where(ComparisonRow.story_id.in_(gone)))
+                s.execute(delete(QuoteGroupRow).where(QuoteGroupRow.story_id.in_(gone)))
+            by_story: dict[str, list[str]] = {}
             for aid, sid in (moved or {}).items():
-                s.execute(update(ArticleRow).where(ArticleRow.id == aid).values(story_id=sid))
+                by_story.setdefault(sid, []).append(aid)
+            for sid, aids in by_story.items():  # moved originals and their copies
+                for k in range(0, len(aids), 500):
+                    chunk = aids[k:k + 500]
+                    s.execute(update(ArticleRow).where(or_(ArticleRow.id.in_(chunk), ArticleRow.duplicate_of.in_(chunk)))
+                              .values(story_id=sid))
             self._span_from_members(s, [st.id for st in stories])
+            if stream is not None:
+                from storylens.store.stream import apply_changes
+
+                apply_changes(s, stream)
+            if narratives is not None:
+                s.flush()
+                from storylens.store.narratives import apply_narrative_changes
+
+                apply_narrative_changes(s, narratives)
             for key, data in (state or {}).items():
                 self._put_state(s, key, data)
 
@@ -418,6 +444,27 @@ class Store:
         row.keywords, row.outlets, row.n_articles = list(st.keywords), list(st.outlets), len(st.articles)
         row.updated_at = utcnow()
 
+    def unassigned_originals(self) -> list[str]:
+        """Stored originals that no story-stream member row holds (in arrival order)."""
+        from storylens.store.schema import StoryMemberRow
+
+        with self.session() as s:
+            q = (select(ArticleRow.id).outerjoin(StoryMemberRow, StoryMemberRow.article_id == ArticleRow.id)
+                 .where(ArticleRow.duplicate_of.is_(None), StoryMemberRow.article_id.is_(None))
+                 .order_by(ArticleRow.seq))
+            return list(s.scalars(q))
+
+    def reset_stream(self) -> None:
+        """Forget the story stream's state (after a batch re-clustering): the next ingest rebuilds it from the
+        stored articles, in arrival order."""
+        from storylens.store.schema import StoryKeyRow, StoryMemberRow, StoryStateRow, StreamDocFreqRow
+        from storylens.store.stream import STREAM_KEY
+
+        with self.session.begin() as s:
+            for row in (StoryMemberRow, StoryStateRow, StoryKeyRow, StreamDocFreqRow):
+                s.execute(delete(row))
+            s.execute(delete(StateRow).where(StateRow.key.in_([STREAM_KEY, "story_stream:arrivals"])))
+
     def replace_stories(self, stories: Sequence[Story], merges: Sequence[StoryMerge] = (),
                         state: dict[str, bytes] | None = None) -> None:
         """Batch re-clustering: replace all stories and memberships in one transaction."""
@@ -490,7 +537,12 @@ class Store:
                     for m in s.scalars(select(StoryMergeRow).order_by(StoryMergeRow.id))]
 
     def save_narratives(self, narratives: Sequence[Narrative]) -> None:
+        """Replace every narrative (batch linking); the incremental linker's summaries are rebuilt with them."""
+        from storylens.store.schema import StoryNameRow, StorySummaryRow
+
         with self.session.begin() as s:
+            s.execute(delete(StorySummaryRow))
+            s.execute(delete(StoryNameRow))
             s.execute(delete(NarrativeRow))
             s.execute(update(StoryRow).values(narrative_id=None))
             for n in narratives:

@@ -174,4 +174,63 @@ class StateRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class StoryStateRow(Base):
+    """The streaming assigner's state of one story (storylens.stories.stream); its members' signals in
+    ``story_members``.  Closed stories are found again by ``story_keys``."""
+
+    __tablename__ = "story_states"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    first: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    last: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
+    last_arrival: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StoryMemberRow(Base):
+    """One article's story signals (storylens.stories.signals), as the stream computed them on arrival."""
+
+    __tablename__ = "story_members"
+    article_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    story_id: Mapped[str] = mapped_column(String(64), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # arrival order within the story
+    best_lex: Mapped[float] = mapped_column(Float, default=0.0)
+    best_emb: Mapped[float] = mapped_column(Float, default=0.0)
+    best_xemb: Mapped[float] = mapped_column(Float, default=0.0)
+    compared: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoryKeyRow(Base):
+    """Lookup keys (rare names and terms) of a closed story."""
+
+    __tablename__ = "story_keys"
+    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    story_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class StorySummaryRow(Base):
+    """What narrative linking knows of a story (storylens.stories.narratives.StorySummary)."""
+
+    __tablename__ = "story_summaries"
+    story_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoryNameRow(Base):
+    """A story's main names, which find the stories it may share a narrative with."""
+
+    __tablename__ = "story_names"
+    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    story_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class StreamDocFreqRow(Base):
+    """The stream's background document frequencies (a hashed table, stored by non-empty bucket)."""
+
+    __tablename__ = "stream_df"
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 Index("ix_quotes_article_start", QuoteRow.article_id, QuoteRow.start)

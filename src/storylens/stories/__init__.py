@@ -1,8 +1,13 @@
-"""storylens.stories: near-duplicates (:mod:`~storylens.stories.dedupe`), streaming time-aware story
-assignment (:class:`StoryAssigner`), batch re-clustering (:func:`recluster`) and narratives
-(:func:`link_narratives`)."""
+"""storylens.stories: near-duplicates (:mod:`~storylens.stories.dedupe`), the same-story scorer
+(:class:`SameStoryScorer`), streaming story assignment over an active window (:class:`StoryStream`), batch
+re-clustering with the same scorer (:func:`recluster`) and incremental narratives (:class:`NarrativeLinker`,
+:func:`link_narratives`)."""
 
-from storylens.stories.assign import StoryAssigner, key_phrases, recluster
-from storylens.stories.narratives import link_narratives
+from storylens.stories.narratives import NarrativeLinker, link_narratives
+from storylens.stories.recluster import recluster
+from storylens.stories.scorer import SameStoryScorer
+from storylens.stories.state import key_phrases
+from storylens.stories.stream import MemoryBackend, StoryStream, assignment_order
 
-__all__ = ["StoryAssigner", "key_phrases", "link_narratives", "recluster"]
+__all__ = ["MemoryBackend", "NarrativeLinker", "SameStoryScorer", "StoryStream", "assignment_order", "key_phrases",
+           "link_narratives", "recluster"]

@@ -43,9 +43,19 @@ STOP_RU = frozenset("""
 понедельник вторник среда среду четверг пятница пятницу суббота субботу воскресенье сегодня вчера который
 которые которая которого
 """.split())  # noqa: SIM905
-STOP = STOP_EN | STOP_RU
 
-_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+
+def _stop_words() -> frozenset[str]:
+    """Our news words (said, monday, ...) and Russian ones, plus scikit-learn's English stop list."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return STOP_EN | STOP_RU | frozenset(ENGLISH_STOP_WORDS)
+
+
+STOP = _stop_words()
+
+# words: letters and digits; apostrophes and hyphens split ("Trump's" -> "trump", "s"; "U.S.-Mexico" -> ..., "mexico")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CAP = re.compile(r"(?<![.!?…:;\n\"“«]\s)(?<!^)\b([A-ZА-ЯЁ][\w’'-]+(?:\s+[A-ZА-ЯЁ][\w’'-]+)*)")
 _QUOTE = re.compile(r"[“\"«„]([^”\"»“]{20,600})[”\"»“]")
 NAME_LABELS = frozenset({"PERSON", "PER", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "LAW", "PRODUCT",
@@ -57,7 +67,7 @@ MONTHS.update({m[:3]: v for m, v in list(MONTHS.items())})
 MONTHS.update({"sept": 9})
 _RU_MONTHS = ["январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр", "ноябр",
               "декабр"]
-_MD = re.compile(r"\b(?:(\d{1,2})\s+([A-Za-zА-Яа-яЁё]{3,10})|([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?)\b")
+DAY_MONTH = re.compile(r"\b(?:(\d{1,2})\s+([A-Za-zА-Яа-яЁё]{3,10})|([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?)\b")
 TERMS_PER_ARTICLE = 80
 HASH_BITS = 20
 PRIOR_DOCS = 10
@@ -68,11 +78,11 @@ def tokens(text: str) -> list[str]:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in tokens(text) if w not in STOP and (len(w) > 2 or w.isdigit()) and not _is_noise(w)]
+    return [w for w in tokens(text) if _content(w)]
 
 
-def _is_noise(w: str) -> bool:
-    return w.replace("’", "'").endswith("'s") and len(w) <= 4
+def _content(w: str) -> bool:
+    return len(w) > 1 and w not in STOP
 
 
 def term_counts(text: str, title: str | None = None) -> Counter[str]:
@@ -83,7 +93,7 @@ def term_counts(text: str, title: str | None = None) -> Counter[str]:
             ws = tokens(sent)
             prev: str | None = None
             for w in ws:
-                ok = w not in STOP and (len(w) > 2 or w.isdigit()) and not _is_noise(w)
+                ok = _content(w)
                 if ok:
                     c[w] += weight
                     if prev is not None:
@@ -122,6 +132,31 @@ def names_of(a: Article) -> Counter[str]:
     return c
 
 
+PEOPLE = frozenset({"PERSON", "PER"})
+PLACES = frozenset({"GPE", "LOC", "FAC"})
+
+
+def names_of_typed(a: Article) -> Counter[str]:
+    """Named entities keyed by kind: ``p:`` people (the full canonical name and the surname), ``l:`` places,
+    ``o:`` the rest; without analysis, capitalised words within sentences (``o:``)."""
+    c: Counter[str] = Counter()
+    for e in a.entities:
+        if e.label not in NAME_LABELS:
+            continue
+        key = " ".join((e.name or e.text).lower().split())
+        if not key:
+            continue
+        kind = "p:" if e.label in PEOPLE else "l:" if e.label in PLACES else "o:"
+        c[kind + key] += 1
+        if kind == "p:" and " " in key:
+            last = key.rsplit(" ", 1)[1]
+            if len(last) > 2:
+                c["p:" + last] += 1
+    if c:
+        return c
+    return Counter({"o:" + k: v for k, v in names_of(a).items()})
+
+
 def quote_shingles(a: Article, k: int = 5, limit: int = 300) -> set[int]:
     """Hashes of word k-shingles of the article's quotes: the same remark quoted by two outlets shares them."""
     texts = [q.text for q in a.quotes if q.kind != "indirect"] if a.quotes else _QUOTE.findall(a.text or "")
@@ -135,7 +170,7 @@ def quote_shingles(a: Article, k: int = 5, limit: int = 300) -> set[int]:
     return out
 
 
-def _month(word: str) -> int | None:
+def month_of(word: str) -> int | None:
     w = word.lower().rstrip(".")
     if w in MONTHS:
         return MONTHS[w]
@@ -152,11 +187,11 @@ def date_points(a: Article) -> list[tuple[int | None, int, int]]:
     for m in a.date_mentions:
         if m.value is not None:
             pts.add((m.value.year, m.value.month, m.value.day))
-    for md in _MD.finditer(a.text or ""):
+    for md in DAY_MONTH.finditer(a.text or ""):
         if md.group(1):
-            day, mon = int(md.group(1)), _month(md.group(2))
+            day, mon = int(md.group(1)), month_of(md.group(2))
         else:
-            mon, day = _month(md.group(3)), int(md.group(4))
+            mon, day = month_of(md.group(3)), int(md.group(4))
         if mon is not None and 1 <= day <= 31 and not any(p[1] == mon and p[2] == day for p in pts):
             pts.add((None, mon, day))
     if a.published.value is not None:
@@ -242,12 +277,16 @@ def pair_adjustment(dates1: list[tuple[int | None, int, int]], years1: set[int],
 
 
 class DocFreq:
-    """Running document frequencies of terms over a fixed hashed table (memory does not grow with the vocabulary)."""
+    """Running document frequencies of terms over a fixed hashed table (memory does not grow with the vocabulary).
 
-    def __init__(self, bits: int = HASH_BITS) -> None:
+    With ``track`` the buckets changed since the last :meth:`take_changes` are remembered, so a stream can persist
+    its background incrementally.  :meth:`halve` ages the counts (the stream's background is its recent past)."""
+
+    def __init__(self, bits: int = HASH_BITS, track: bool = False) -> None:
         self.bits = bits
         self.table = np.zeros(1 << bits, dtype=np.int32)
         self.n = 0
+        self.changed: set[int] | None = set() if track else None
 
     def _h(self, term: str) -> int:
         return zlib.crc32(term.encode("utf-8")) & ((1 << self.bits) - 1)
@@ -255,7 +294,30 @@ class DocFreq:
     def add(self, terms: Iterable[str]) -> None:
         self.n += 1
         for t in terms:
-            self.table[self._h(t)] += 1
+            h = self._h(t)
+            self.table[h] += 1
+            if self.changed is not None:
+                self.changed.add(h)
+
+    def halve(self) -> None:
+        """Halve every count (and the number of documents): older documents weigh half as much as newer ones."""
+        if self.changed is not None:
+            self.changed.update(np.flatnonzero(self.table).tolist())
+        self.table //= 2
+        self.n //= 2
+
+    def take_changes(self) -> dict[int, int]:
+        """The buckets changed since the last call, with their counts now."""
+        if not self.changed:
+            return {}
+        out = {h: int(self.table[h]) for h in sorted(self.changed)}
+        self.changed.clear()
+        return out
+
+    def load(self, n: int, counts: Iterable[tuple[int, int]]) -> None:
+        self.n = n
+        for h, c in counts:
+            self.table[h] = c
 
     def idf(self, term: str) -> float:
         df = int(self.table[self._h(term)])

@@ -1,0 +1,113 @@
+"""Batch re-clustering (back-fills, one-shot ``storylens cluster``) with the same-story scorer.
+
+The whole input is known, so the background document frequencies come from all of it, every article's candidates
+(:class:`~storylens.stories.index.CandidateIndex`: nearest by embedding and by tf-idf overlap) are scored with the
+:class:`~storylens.stories.scorer.SameStoryScorer`, and the graph of probabilities is cut by average linkage at
+``StorySettings.link_threshold`` (:func:`~storylens.stories.linkage.average_linkage`).  Inputs larger than
+``batch_max_block`` are cut at quiet gaps in time (longer than ``window_days``); a block still too large goes through
+the streaming :class:`~storylens.stories.stream.StoryStream` instead, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from storylens.embed import ArticleVectors
+from storylens.model import Article, Story
+from storylens.settings import StorySettings
+from storylens.stories.features import DocFreq, names_of_typed, term_counts
+from storylens.stories.index import CandidateIndex
+from storylens.stories.linkage import average_linkage
+from storylens.stories.scorer import SameStoryScorer
+from storylens.stories.signals import ArticleSignals, article_signals, observe
+from storylens.stories.state import StoryState, story_id_for
+
+
+def batch_signals(articles: Sequence[Article], vectors: Sequence[ArticleVectors], settings: StorySettings
+                  ) -> list[ArticleSignals]:
+    """Signals of every article, weighted against the background of the whole batch."""
+    df = DocFreq()
+    for a in articles:
+        df.add(set(term_counts(a.text or "", a.title)) | set(names_of_typed(a)))
+    return [article_signals(a, v, df, settings.terms_per_article, count=False)
+            for a, v in zip(articles, vectors, strict=True)]
+
+
+def cluster_signals(items: Sequence[ArticleSignals], scorer: SameStoryScorer, settings: StorySettings
+                    ) -> list[list[ArticleSignals]]:
+    """Average-linkage groups of ``items`` over the scored candidate pairs."""
+    index = CandidateIndex()
+    for s in items:
+        index.add(s)
+    pos = {s.id: i for i, s in enumerate(items)}
+    pairs: set[tuple[int, int]] = set()
+    for i, s in enumerate(items):
+        for other in index.nearest(s, settings.candidates):
+            j = pos[other]
+            pairs.add((min(i, j), max(i, j)))
+    ordered = sorted(pairs)
+    for i, j in ordered:  # the context of the relative features: each article's closest candidate
+        observe(items[i], items[j])
+    probs = scorer.matrix(list(items), ordered)
+    labels = average_linkage(len(items), dict(zip(ordered, probs.tolist(), strict=True)), settings.link_threshold,
+                             complete=lambda more: scorer.matrix(list(items), list(more)).tolist(),
+                             cap=settings.story_members)
+    groups: dict[int, list[ArticleSignals]] = {}
+    for s, lab in zip(items, labels, strict=True):
+        groups.setdefault(lab, []).append(s)
+    return list(groups.values())
+
+
+def recluster(articles: Sequence[Article], vectors: Sequence[ArticleVectors], settings: StorySettings | None = None,
+              scorer: SameStoryScorer | None = None) -> list[Story]:
+    """Stories of ``articles`` (originals; duplicates are placed by the caller), built in publication order so
+    that each story's id comes from its earliest article."""
+    st = settings or StorySettings()
+    scorer = scorer or SameStoryScorer(st.scorer_model, st.window_days)
+    order = sorted(range(len(articles)), key=lambda i: (articles[i].published.value or dt.date.max, articles[i].id))
+    sigs = batch_signals([articles[i] for i in order], [vectors[i] for i in order], st)
+    groups: list[list[ArticleSignals]] = []
+    for block in _blocks(sigs, st):
+        if len(block) > st.batch_max_block:
+            from storylens.stories.stream import MemoryBackend, StoryStream
+
+            stream = StoryStream(st, MemoryBackend(), scorer=scorer)
+            for s in block:
+                stream.add_signals(s)
+            groups.extend([list(x.members.values()) for x in stream.all_states()])
+        else:
+            groups.extend(cluster_signals(block, scorer, st))
+    rank = {s.id: i for i, s in enumerate(sigs)}
+    stories: list[Story] = []
+    used: set[str] = set()
+    for g in sorted(groups, key=lambda g: min(rank[s.id] for s in g)):
+        g.sort(key=lambda s: rank[s.id])
+        sid = story_id_for(g[0].id)
+        while sid in used:
+            sid = story_id_for(sid)
+        used.add(sid)
+        state = StoryState(id=sid)
+        for s in g:
+            s.arrival = rank[s.id]
+            state.add(s, rank[s.id])
+        stories.append(state.to_story())
+    return stories
+
+
+def _blocks(sigs: list[ArticleSignals], st: StorySettings) -> list[list[ArticleSignals]]:
+    """One block when the batch is small enough; else cut at gaps longer than the window between consecutive firm
+    dates (undated articles form a block of their own)."""
+    if len(sigs) <= st.batch_max_block:
+        return [sigs]
+    blocks: list[list[ArticleSignals]] = []
+    prev: dt.date | None = None
+    for s in sigs:
+        if s.date is None:
+            continue
+        if prev is None or (s.date - prev).days > st.window_days:
+            blocks.append([])
+        blocks[-1].append(s)
+        prev = s.date
+    undated = [s for s in sigs if s.date is None]
+    return blocks + ([undated] if undated else [])
