@@ -345,22 +345,27 @@ def quote(group_id: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--f
 
 
 def _print_quote_group(g: dict[str, Any]) -> None:
-    """A quote group in the terminal: the canonical text, then each variant in date order with its changes."""
+    """A quote group in the terminal: the statement as first reported, then each later report as carried, with its
+    changes against the first report marked over it."""
     from rich.markup import escape
 
-    from storylens.compare.report import diff_markup
-    from storylens.model import DiffOp
+    from storylens.compare.present import LABEL, diff_parts, group_view, statement_text
+    from storylens.compare.report import parts_markup
+    from storylens.model import QuoteGroup, from_jsonable
 
-    out.print(f"[bold]{g.get('speaker') or 'unknown speaker'}[/bold]: “{g['canonical']}”")
-    out.print(f"[dim]first carried by {g.get('first_outlet') or 'unknown'} ({g.get('first_published') or 'no date'})"
-              f"[/dim]")
-    for v in sorted(g["variants"], key=lambda v: (str(v.get("published")), v["article_id"])):
-        changes = ", ".join(m for m in v.get("mutations", []) if m != "identical") or "verbatim"
-        out.print(f"\n[bold]{v.get('outlet') or 'unknown outlet'}[/bold] {v.get('published') or ''} "
-                  f"· {v['article_id']} · [cyan]{changes}[/cyan]")
-        ops = [DiffOp(op["op"], op["canonical"], op["variant"]) for op in v.get("diff", [])]
-        plain = set(v.get("mutations", [])) & {"translated", "paraphrased"}
-        out.print("  " + (escape(v["text"]) if plain or not ops else diff_markup(ops, plain=not out.is_terminal)))
+    gv = group_view(from_jsonable(QuoteGroup, g))
+    group = gv.group
+    out.print(f"[bold]{escape(group.speaker or 'unknown speaker')}[/bold]: “{escape(statement_text(group))}”")
+    out.print(f"[dim]first reported by {escape(group.first_outlet or 'unknown')} "
+              f"({group.first_published or 'no date'}) · {gv.n_articles} articles[/dim]")
+    for v in sorted(group.variants, key=lambda v: (str(v.published), v.article_id)):
+        changes = ", ".join(LABEL.get(m, m) for m in v.mutations)
+        first = " · first report" if v is gv.first else ""
+        out.print(f"\n[bold]{escape(v.outlet or 'unknown outlet')}[/bold] {v.published or ''} "
+                  f"· {escape(v.article_id)} · [cyan]{escape(changes)}[/cyan]{first}")
+        out.print("  “" + parts_markup(diff_parts(v), plain=not out.is_terminal) + "”")
+        if v.details:
+            out.print(f"  [dim]{escape('; '.join(v.details))}[/dim]")
 
 
 @app.command()

@@ -96,7 +96,7 @@ def get_story(request: Request, story_id: str) -> dict[str, Any]:
     s = c.story(story_id)
     if s is None:
         raise HTTPException(404, f"no story with id {story_id!r}")
-    cached = c.store.cached_comparison(story_id)  # served as stored: no decode/encode round trip
+    cached = c.cached_comparison(story_id)  # served as stored: no decode/encode round trip
     comparison = cached if cached is not None else to_jsonable(state_of(request).comparison(story_id))
     return {"story": story_row(s), "articles": c.store.article_summaries(s.articles), "comparison": comparison}
 

@@ -29,11 +29,14 @@ from storylens.model import Article, Narrative, NarrativeComparison, Story, Stor
 from storylens.settings import CompareSettings
 
 __all__ = [
-    "compare_narrative", "compare_story", "diff_quotes", "framing_signals", "group_quotes", "lead_baseline",
+    "COMPARE_VERSION", "compare_narrative", "compare_story", "diff_quotes", "framing_signals", "group_quotes", "lead_baseline",
     "render_report", "render_terminal",
 ]
 
 Embed = Callable[[list[str]], np.ndarray]
+# the format of a StoryComparison: a cached comparison of another version is computed again
+# (2: statements as the unit of a quote group, changes against the first report, diffs over the carried text)
+COMPARE_VERSION = 2
 _caches: dict[int, CachedEmbed] = {}
 _lock = threading.Lock()
 
@@ -72,7 +75,7 @@ def compare_story(story: Story, articles: Sequence[Article], settings: CompareSe
     return StoryComparison(
         story_id=story.id, quote_groups=groups, coverage=cov, framing=framing_signals(arts), summary=summary,
         timeline=build_timeline(arts, groups, al), title=story.title, articles=[a.id for a in arts],
-        abstract=abstractive(summary, facts, settings, arts),
+        abstract=abstractive(summary, facts, settings, arts), version=COMPARE_VERSION,
     )
 
 

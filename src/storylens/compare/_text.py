@@ -205,19 +205,15 @@ def nlp_analyze() -> Callable[..., Any]:
     return analyze
 
 
-_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
-                      "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"], strict=True))
-
-
 def latin(name: str) -> str:
-    """A Cyrillic name in Latin letters (a simple transliteration, enough to compare names across scripts)."""
-    return "".join(_TRANSLIT.get(ch, ch) for ch in name.casefold())
+    """A Cyrillic name in Latin letters (see :func:`storylens.compare.names.latin`)."""
+    from storylens.compare.names import latin as _latin
+
+    return _latin(name)
 
 
 def same_person(a: str, b: str) -> bool:
-    """Whether two speaker names (possibly in different scripts) name one person: "Елена Марш" = "Elena Marsh"."""
-    from rapidfuzz import fuzz
+    """Whether two speaker names (possibly in different scripts) name one person (:mod:`storylens.compare.names`)."""
+    from storylens.compare.names import same_person as _same
 
-    x, y = latin(a), latin(b)
-    return x == y or max(fuzz.ratio(x, y), fuzz.token_sort_ratio(x, y)) >= 85
+    return _same(a, b)
