@@ -174,6 +174,25 @@ def test_timeline_and_framing(story_2021: tuple[StoryComparison, list[Article]])
     assert {s.article_id for s in comparison.framing if s.kind == "quote_share"} == set(comparison.articles)
 
 
+def test_relative_dates_conflicts_and_whole_sentences(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    """Sputnik is of 7 June (its weekday date was corrected by TASS's report of 8 June): its "on Monday" events are
+    7 June, no date conflict with 000 (of 14 June) is claimed, and facts are whole sentences, never a quote's tail."""
+    comparison, arts = story_2021
+    sputnik = next(a for a in arts if Path(a.id).name.startswith("001"))
+    assert sputnik.published.value is not None and sputnik.published.value.isoformat() == "2021-06-07"
+    monday = [e for e in comparison.timeline if e.kind == "event" and sputnik.id in e.articles
+              and "Monday" in (e.evidence or "")]
+    assert monday and {e.date.isoformat() for e in monday} == {"2021-06-07"}
+    assert not [c for c in comparison.coverage.conflicts if c.kind == "date"], comparison.coverage.conflicts
+    for c in comparison.coverage.conflicts:
+        assert all(c.evidence.get(o) for o in c.values)
+    facts = {f.id: f for f in comparison.coverage.facts}
+    only_sputnik = [facts[i].text for i in comparison.coverage.exclusive.get("Sputnik", [])]
+    assert only_sputnik and not any(t.startswith('We need to talk to Russia," he added') for t in only_sputnik)
+    assert any(t.startswith('"We are strong, we are united') and t.endswith('he added.')
+               for f in comparison.coverage.facts for t in [m.sentence for m in f.mentions])
+
+
 def test_reports_are_self_contained(story_2021: tuple[StoryComparison, list[Article]]) -> None:
     comparison, arts = story_2021
     html = render_report(comparison, arts, "html")

@@ -12,12 +12,14 @@ framing signals (:mod:`.framing`), cited summaries (:mod:`.summary`), timelines 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from storylens.clean.dates import reanchor_mentions
 from storylens.compare._text import CachedEmbed, script
 from storylens.compare.facts import align, build_facts, coverage, order_facts
 from storylens.compare.framing import framing_signals
@@ -56,7 +58,20 @@ def _cached(embed: Embed | None) -> CachedEmbed:
 
 
 def _ordered(articles: Sequence[Article]) -> list[Article]:
-    return sorted(articles, key=lambda a: (a.published.value or dt.date.max, a.id))
+    """The articles in date order, with their relative dates anchored on their own (possibly corrected) date."""
+    return [_anchored(a) for a in sorted(articles, key=lambda a: (a.published.value or dt.date.max, a.id))]
+
+
+def _anchored(a: Article) -> Article:
+    """``a`` with "on Monday" / "yesterday" / "June 16" resolved against its publication date as it stands now (the
+    date may have been corrected after the mentions were resolved: a weekday-dated article moved back a week)."""
+    if not a.date_mentions:
+        return a
+    langs = sorted({a.language or "en", "en"} | ({"ru"} if any(p.language == "ru" for p in a.paragraphs) else set()))
+    mentions = reanchor_mentions(a.text, a.date_mentions, a.published.value, langs)
+    if [m.value for m in mentions] == [m.value for m in a.date_mentions]:
+        return a
+    return dataclasses.replace(a, date_mentions=mentions)
 
 
 def compare_story(story: Story, articles: Sequence[Article], settings: CompareSettings | None = None,
