@@ -331,6 +331,31 @@ def cluster(
 
 # ---- compare -------------------------------------------------------------------------------------------------
 @app.command()
+def spread(
+    inputs: Annotated[list[str], typer.Argument(help="files, directories, URLs, or - for JSONL on stdin")],
+    fmt: Annotated[Fmt, typer.Option("--format", help="json (the public contract)")] = Fmt.json,
+    allow_private: Annotated[bool, typer.Option(help="allow fetching loopback/private addresses")] = False,
+) -> None:
+    """Ingest into a temporary store and print how each quote spread (one-shot use).
+
+    Prints the stories (as `storylens cluster`, each with its cited summary) and every quote group carried by at
+    least two articles: the statement as first reported, the first report, and each report's text, offsets into
+    the `analyze` text, speaker and changes against the first report."""
+    from storylens.corpus import Corpus
+
+    with tempfile.TemporaryDirectory(prefix="storylens-") as tmp:
+        c = Corpus(f"sqlite:///{tmp}/spread.db")
+        c.settings.ingest.allow_private_urls = allow_private
+        report_ = c.ingest(inputs, link=False)
+        for r in report_.rejected:
+            err.print(f"[red]rejected[/red] {r.source}: {r.reason}")
+        c.recluster()
+        obj = c.spread([s.id for s in reversed(c.stories())])
+        c.close()
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=None if fmt == Fmt.jsonl else 1) + "\n")
+
+
+@app.command()
 def quote(group_id: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
     """One quote group: the statement's spread across outlets, with every variant's changes."""
     c = _corpus(db)

@@ -180,6 +180,14 @@ class Corpus:
         self.store.save_comparison(story_id, data, data["quote_groups"])
         return comparison
 
+    def spread(self, story_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        """The ``spread`` contract of some stories (default: every story): stories with their cited summaries and
+        the quote groups carried by several articles, changes against each statement's first report."""
+        from storylens.compare.spread import spread_contract
+
+        stories = self.store.stories(ids=list(story_ids)) if story_ids is not None else self.store.stories()
+        return spread_contract((s, self.compare(s.id)) for s in stories)
+
     def compare_narrative(self, narrative_id: str) -> Any:
         from storylens.compare import compare_narrative
 

@@ -101,6 +101,16 @@ def get_story(request: Request, story_id: str) -> dict[str, Any]:
     return {"story": story_row(s), "articles": c.store.article_summaries(s.articles), "comparison": comparison}
 
 
+@router.get("/stories/{story_id}/spread", summary="How each quote of the story spread: the spread contract of "
+                                                  "`storylens spread` for one story")
+def get_story_spread(request: Request, story_id: str) -> dict[str, Any]:
+    st = state_of(request)
+    if st.corpus.story(story_id) is None:
+        raise HTTPException(404, f"no story with id {story_id!r}")
+    st.comparison(story_id)  # computed once under the compare lock when stale
+    return st.corpus.spread([story_id])
+
+
 # ---- narratives -------------------------------------------------------------------------------------------------
 @router.get("/narratives", summary="Narratives: stories linked across time by theme and actors")
 def list_narratives(request: Request, limit: Limit = None, offset: Offset = 0, fmt: Fmt = None) -> Any:

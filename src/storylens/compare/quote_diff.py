@@ -133,7 +133,10 @@ def units_of(text: str, toks: list[Tok], quote_start: int | None = None, article
             j = i + 1
             while j < len(toks):
                 nx = toks[j]
-                if re.search(r"[^\s.\-]", gap(j)):
+                g = gap(j)
+                # a name runs on over spaces and hyphens, and over the full stop of an initial ("U.S.", "J. Smith")
+                if re.search(r"[^\s.\-]", g) or ("." in g and not (len(toks[j - 1].text) == 1
+                                                                    and toks[j - 1].text.isupper())):
                     break
                 if nx.text[:1].isupper() and not nx.paren and not nx.bracket:
                     j += 1
