@@ -56,11 +56,19 @@ def ops_parts(ops: Sequence[DiffOp]) -> list[tuple[PartKind, str]]:
         elif op.op == "insert":
             parts.append(("ins", op.variant))
         elif op.op == "delete":
-            parts.append(("del", op.canonical))
+            parts.append(("del", short_dropped(op.canonical)))
         else:
-            parts.append(("del", op.canonical))
+            parts.append(("del", short_dropped(op.canonical)))
             parts.append(("rep", op.variant))
     return _spaced(parts)
+
+
+def short_dropped(text: str, keep: int = 10) -> str:
+    """A long stretch of dropped words shortened to its first and last words (the details give them all)."""
+    words = text.split()
+    if len(words) <= keep:
+        return text
+    return " ".join(words[:5]) + " … " + " ".join(words[-3:])
 
 
 def _spaced(parts: list[tuple[PartKind, str]]) -> list[tuple[PartKind, str]]:

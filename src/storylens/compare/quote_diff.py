@@ -104,14 +104,15 @@ def _norm(word: str) -> str:
 
 
 def units_of(text: str, toks: list[Tok], quote_start: int | None = None, article: Article | None = None) -> list[Unit]:
-    """Words as diff units; a name (an entity mention, else a run of capitalised words) is one unit."""
+    """Words as diff units; a name (a run of capitalised words) is one unit.  Units come from the text alone, so
+    the same words give the same units in both reports; an entity id the analysis gives a name's words is kept for
+    unifying two spellings of one entity."""
     toks = [t for t in toks if not t.is_ellipsis]
     ents: list[tuple[int, int, str]] = []
     if article is not None and quote_start is not None:
         end = quote_start + len(text)
-        ents = [(e.start - quote_start, e.end - quote_start, e.entity_id or e.name or e.text) for e in article.entities
-                if quote_start <= e.start and e.end <= end and e.label not in ("DATE", "TIME", "CARDINAL", "ORDINAL",
-                                                                              "PERCENT", "MONEY", "QUANTITY")]
+        ents = [(e.start - quote_start, e.end - quote_start, e.entity_id) for e in article.entities
+                if e.entity_id and quote_start <= e.start and e.end <= end]
 
     def gap(i: int) -> str:
         return text[toks[i - 1].end:toks[i].start] if i > 0 else text[:toks[0].start]
@@ -120,13 +121,6 @@ def units_of(text: str, toks: list[Tok], quote_start: int | None = None, article
     i = 0
     while i < len(toks):
         t = toks[i]
-        ent = next((e for e in ents if e[0] <= t.start < e[1]), None)
-        if ent is not None:
-            run = [x for x in toks[i:] if x.start < ent[1]]
-            words = frozenset(_norm(x.text) for x in run if x.key not in STOPWORDS and len(x.key) > 2)
-            units.append(Unit(run, f"ENT:{ent[2]}", words, ent[2], _letters(run)))
-            i += len(run)
-            continue
         initial = i == 0 or bool(re.search(r"[.!?:;\"“”«»]", gap(i)))
         capital = t.text[:1].isupper() and not t.paren and not t.bracket
         if capital and (not initial or t.text.isupper() and len(t.text) > 1) and t.key != "i":
@@ -147,10 +141,11 @@ def units_of(text: str, toks: list[Tok], quote_start: int | None = None, article
                     break
             run = toks[i:j]
             words = frozenset(_norm(x.text) for x in run if x.key not in STOPWORDS and x.key not in _CONNECTORS
-                              and len(x.key) > 2 and not x.text.isupper())
+                              and len(x.key) > 2)
             letters = _letters(run)
             if words or letters:
-                units.append(Unit(run, "NAME", words, None, letters))
+                ent = next((e[2] for e in ents if e[0] <= run[0].start and run[-1].end <= e[1]), None)
+                units.append(Unit(run, "NAME", words, ent, letters))
                 i = j
                 continue
         units.append(Unit([t], _norm(t.text)))
@@ -211,7 +206,7 @@ def is_tense_pair(x: str, y: str) -> bool:
     if _IRREGULAR.get(x) == y or _IRREGULAR.get(y) == x:
         return True
     pres, past = (x, y) if y.endswith("ed") or y in _PAST_FORMS else (y, x)
-    if not past.endswith("ed") or pres.endswith("ed"):
+    if not past.endswith("ed") or pres.endswith("ed") or len(pres) < 3:
         return False
     stem_ = pres[:-1] if pres.endswith("s") and not pres.endswith("ss") else pres
     return past in (stem_ + "ed", stem_ + "d", stem_[:-1] + "ied", stem_ + stem_[-1:] + "ed")
@@ -283,7 +278,11 @@ def diff_quotes(canonical: str, variant: str, *, canonical_article: Article | No
             ops.append(_Op(tag, i1, i2, j1, j2))
     ops = [_Op("equal", o.i1, o.i2, o.j1, o.j2) if o.tag == "replace" and o.kind is None
            and _words_of(cu[o.i1:o.i2]) == _words_of(vu[o.j1:o.j2]) else o for o in ops]
-    ops = _absorb_into_names(ops, cu, vu)
+    ops = [part for o in ops for part in _split_replace(o, cu, vu)]
+    ops = _absorb_into_names(ops, cu, vu, canonical, variant)
+    # a renaming whose words are the same once attached words are absorbed is no change
+    ops = [_Op("equal", o.i1, o.i2, o.j1, o.j2) if o.kind == "name_changed"
+           and _words_of(cu[o.i1:o.i2]) == _words_of(vu[o.j1:o.j2]) else o for o in ops]
     for op in ops:
         if op.tag != "equal" and op.kind is None:
             op.kind, op.detail = _classify(op, cu, vu, c_elided, v_elided, c_word_at, v_word_at)
@@ -299,7 +298,7 @@ def diff_quotes(canonical: str, variant: str, *, canonical_article: Article | No
         muts.append(op.kind)
         details.append(f"{op.detail}: {_clip(frm) or '∅'} → {_clip(to) or '∅'}")
         if op.j2 > op.j1:
-            s, e = vu[op.j1].start, vu[op.j2 - 1].end
+            s, e = _span(variant, vu[op.j1:op.j2])
         else:
             s = e = vu[op.j1 - 1].end if op.j1 > 0 else (vu[0].start if vu else 0)
         changes.append(QuoteChange(op.kind, frm, to, base + s, base + e))
@@ -327,31 +326,73 @@ def _unit_word_index(units: list[Unit]) -> list[int]:
     return out
 
 
-def _absorb_into_names(ops: list[_Op], cu: list[Unit], vu: list[Unit]) -> list[_Op]:
-    """Words directly attached to a renamed name (at most two, not the outlet's bracketed words) are part of the
-    renaming: 'START III' -> 'the New START agreement' is one name change, not a name change and an extension."""
+def _split_replace(op: _Op, cu: list[Unit], vu: list[Unit]) -> list[_Op]:
+    """A replacement of unequal length whose shorter side pairs up, word for word, with the longer side's end (or
+    start) as tense pairs: the rest is dropped or added words ("the channel will" -> "would": dropped "the channel",
+    tense "will" -> "would")."""
+    if op.tag != "replace" or op.kind is not None:
+        return [op]
+    nc, nv = op.i2 - op.i1, op.j2 - op.j1
+    if nc == nv or min(nc, nv) == 0:
+        return [op]
+    n = min(nc, nv)
+
+    def tense(i: int, j: int) -> bool:
+        a, b = cu[i], vu[j]
+        return len(a.toks) == 1 and len(b.toks) == 1 and is_tense_pair(a.toks[0].text, b.toks[0].text)
+
+    if all(tense(op.i2 - n + k, op.j2 - n + k) for k in range(n)):  # the pairs at the end
+        head = _Op("delete" if nc > nv else "insert", op.i1, op.i2 - n, op.j1, op.j2 - n)
+        return [head, _Op("replace", op.i2 - n, op.i2, op.j2 - n, op.j2)]
+    if all(tense(op.i1 + k, op.j1 + k) for k in range(n)):  # the pairs at the start
+        tail = _Op("delete" if nc > nv else "insert", op.i1 + n, op.i2, op.j1 + n, op.j2)
+        return [_Op("replace", op.i1, op.i1 + n, op.j1, op.j1 + n), tail]
+    return [op]
+
+
+def _absorb_into_names(ops: list[_Op], cu: list[Unit], vu: list[Unit], ctext: str, vtext: str) -> list[_Op]:
+    """Words attached to a renamed name — at most two, joined to it by spaces only, ending at punctuation or at the
+    end of the added or dropped stretch, never the outlet's bracketed words — are part of the renaming: "START
+    III" -> "the New START agreement." is one name change, not a name change and an extension."""
     out = list(ops)
-    k = 0
-    while k < len(out):
-        op = out[k]
-        if op.kind != "name_changed":
-            k += 1
-            continue
-        for side in (-1, 1):
+
+    def attached(units: list[Unit], text: str, lo: int, hi: int, side: int) -> int:
+        """How many units of units[lo:hi] next to the name (after it: side 1, before it: -1) belong to it."""
+        seq = list(range(lo, hi)) if side > 0 else list(range(hi - 1, lo - 1, -1))
+        n = 0
+        for k in seq[:3]:
+            a, b = (units[k - 1], units[k]) if side > 0 else (units[k], units[k + 1])
+            if units[k].marked or units[k].is_name or re.search(r"[^\s]", text[a.end:b.start]):
+                break
+            n += 1
+        if n == 0 or n > 2:
+            return 0
+        rest = seq[n:]
+        if not rest:
+            return n
+        a, b = (units[rest[0] - 1], units[rest[0]]) if side > 0 else (units[rest[0]], units[rest[0] + 1])
+        return n if re.search(r"[^\s]", text[a.end:b.start]) else 0
+
+    for op in [o for o in out if o.kind == "name_changed"]:
+        k = out.index(op)
+        for side in (1, -1):
             n = k + side
-            if not 0 <= n < len(out):
+            if not 0 <= n < len(out) or out[n].tag not in ("insert", "delete") or out[n].kind is not None:
                 continue
             nb = out[n]
-            if nb.tag not in ("insert", "delete") or nb.kind is not None:
-                continue
-            ws = vu[nb.j1:nb.j2] + cu[nb.i1:nb.i2]
-            if len(ws) > 2 or any(u.marked or u.is_name for u in ws):
-                continue
-            op.i1, op.i2 = min(op.i1, nb.i1), max(op.i2, nb.i2)
-            op.j1, op.j2 = min(op.j1, nb.j1), max(op.j2, nb.j2)
-            out[n] = _Op("absorbed", 0, 0, 0, 0)
-        out = [o for o in out if o.tag != "absorbed"]
-        k = out.index(op) + 1
+            if nb.tag == "insert":
+                m = attached(vu, vtext, nb.j1, nb.j2, side)
+                if side > 0:
+                    op.j2, nb.j1 = op.j2 + m, nb.j1 + m
+                else:
+                    op.j1, nb.j2 = op.j1 - m, nb.j2 - m
+            else:
+                m = attached(cu, ctext, nb.i1, nb.i2, side)
+                if side > 0:
+                    op.i2, nb.i1 = op.i2 + m, nb.i1 + m
+                else:
+                    op.i1, nb.i2 = op.i1 - m, nb.i2 - m
+        out = [o for o in out if o.tag == "equal" or o.kind is not None or o.i2 > o.i1 or o.j2 > o.j1]
     return out
 
 
@@ -422,16 +463,22 @@ def _bracketed(text: str, s: int, e: int) -> str:
     return text[max(0, s - 1):min(len(text), e + 1)]
 
 
-def _slice(text: str, units: list[Unit]) -> str:
-    """The original text of consecutive units, punctuation between them included (and the brackets around words
-    an outlet inserted)."""
-    if not units:
-        return ""
+def _span(text: str, units: list[Unit]) -> tuple[int, int]:
+    """Offsets of consecutive units in ``text`` (with the brackets around words an outlet inserted)."""
     s, e = units[0].start, units[-1].end
     if units[0].marked and s > 0 and text[s - 1] in "([":
         s -= 1
     if units[-1].marked and e < len(text) and text[e] in ")]":
         e += 1
+    return s, e
+
+
+def _slice(text: str, units: list[Unit]) -> str:
+    """The original text of consecutive units, punctuation between them included (and the brackets around words
+    an outlet inserted)."""
+    if not units:
+        return ""
+    s, e = _span(text, units)
     return text[s:e]
 
 
@@ -456,7 +503,9 @@ def _tile(canonical: str, variant: str, cu: list[Unit], vu: list[Unit], ops: lis
     pos = 0  # position in the variant text up to which ops were emitted
     for op in ops:
         if op.j2 > op.j1:
-            s, e = vu[op.j1].start, vu[op.j2 - 1].end
+            s, e = (vu[op.j1].start, vu[op.j2 - 1].end) if op.tag == "equal" or op.kind is None else \
+                _span(variant, vu[op.j1:op.j2])
+            s = max(s, pos)
             add("equal", "", variant[pos:s])  # punctuation and spaces before the words
             tag = "equal" if op.tag == "equal" or op.kind is None else ("insert" if op.i2 == op.i1 else "replace")
             add(tag, _slice(canonical, cu[op.i1:op.i2]), variant[s:e])
