@@ -86,7 +86,7 @@ def compare_story(story: Story, articles: Sequence[Article], settings: CompareSe
     order_facts(al)
     facts = build_facts(al)
     cov = coverage(arts, al, facts, exclusive_min_words=settings.exclusive_min_words, widely=settings.widely_reported)
-    summary = summarize(al, facts, arts, settings.summary_sentences)
+    summary = summarize(al, facts, arts, settings.summary_sentences, settings.summary_words)
     return StoryComparison(
         story_id=story.id, quote_groups=groups, coverage=cov, framing=framing_signals(arts), summary=summary,
         timeline=build_timeline(arts, groups, al), title=story.title, articles=[a.id for a in arts],
@@ -111,8 +111,8 @@ def compare_narrative(narrative: Narrative, stories: Sequence[Story], articles_b
         order_facts(al)
         facts = build_facts(al)
         groups = group_quotes(arts, cached, story_id=s.id)
-        parts.append(StorySummary(s.id, s.title, s.first_seen, s.last_seen,
-                                  summarize(al, facts, arts, settings.summary_sentences), [a.id for a in arts]))
+        summary = summarize(al, facts, arts, settings.summary_sentences, settings.summary_words)
+        parts.append(StorySummary(s.id, s.title, s.first_seen, s.last_seen, summary, [a.id for a in arts]))
         timeline.extend(build_timeline(arts, groups, al, story_id=s.id))
     timeline.sort(key=lambda e: (e.date, 0 if e.kind == "event" else 1, e.label))
     recurring = [g for g in group_quotes(all_articles, cached, story_id=narrative.id)
