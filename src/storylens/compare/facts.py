@@ -241,8 +241,8 @@ def _masked(text: str) -> set[str]:
     return {w for w in content_stems(text) if not w[:1].isdigit()}
 
 
-def _same_statement(a: Sent, b: Sent) -> bool:
-    wa, wb = _masked(a.text), _masked(b.text)
+def _same_statement(wa: set[str], wb: set[str]) -> bool:
+    """Two sentences' content words (values left out) agree enough for the sentences to state one thing."""
     return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= SAME_SENTENCE
 
 
@@ -267,12 +267,14 @@ def conflicts(al: Alignment, facts: list[Fact]) -> list[Conflict]:
     for fact, members in zip(facts, al.facts, strict=True):
         if len(fact.outlets) < 2:
             continue
-        vals = {i: _values(al.sents[i]) for i in members}
+        vals = {i: vs for i in members if (vs := _values(al.sents[i]))}
+        masked = {i: _masked(al.sents[i].text) for i in vals}
         by_kind: dict[str, tuple[dict[str, set[str]], dict[str, list[str]]]] = {}
-        for n, i in enumerate(members):
-            for j in members[n + 1:]:
+        with_values = [i for i in members if i in vals]
+        for n, i in enumerate(with_values):
+            for j in with_values[n + 1:]:
                 a, b = al.sents[i], al.sents[j]
-                if a.outlet == b.outlet or not _same_statement(a, b):
+                if a.outlet == b.outlet or not _same_statement(masked[i], masked[j]):
                     continue
                 # a value both sentences share is agreement, not a slot in dispute
                 shared = {str(x.value) for x in vals[i]} & {str(y.value) for y in vals[j]}
@@ -281,14 +283,14 @@ def conflicts(al: Alignment, facts: list[Fact]) -> list[Conflict]:
                         if str(x.value) in shared or str(y.value) in shared or not _clash(x, y):
                             continue
                         values, evidence = by_kind.setdefault(kinds[x.kind], ({}, {}))
-                        for s_, v in ((a, x), (b, y)):
-                            shown = v.value.isoformat() if isinstance(v.value, dt.date) else v.written
+                        for s_, val in ((a, x), (b, y)):
+                            shown = val.value.isoformat() if isinstance(val.value, dt.date) else val.written
                             values.setdefault(s_.outlet, set()).add(str(shown))
                             ev = evidence.setdefault(s_.outlet, [])
                             if s_.text not in ev:
                                 ev.append(s_.text)
         for kind, (values, evidence) in by_kind.items():
-            found.append(Conflict(fact.id, kind, {o: sorted(v) for o, v in values.items()},  # type: ignore[arg-type]
+            found.append(Conflict(fact.id, kind, {o: sorted(vs_) for o, vs_ in values.items()},  # type: ignore[arg-type]
                                   evidence))
     return found
 

@@ -122,6 +122,8 @@ def _variant(p: Piece, first: Piece, speaker: str | None, speaker_entity: str | 
             v.mutations.append("cut")
         v.diff = [DiffOp("replace", first.text, p.text)]
         v.details = [f"translated ({first.lang} → {p.lang})"]
+    elif p.text == first.text:
+        v.diff = [DiffOp("equal", p.text, p.text)]  # a copy: nothing to diff
     else:
         d = diff_quotes(first.text, p.text, canonical_article=first.article, canonical_start=first.start,
                         variant_article=p.article, variant_start=p.start)
