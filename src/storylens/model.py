@@ -226,7 +226,7 @@ class QuoteVariant:
     mutations: list[MutationKind] = field(default_factory=list)  # kinds of change against the first report
     diff: list[DiffOp] = field(default_factory=list)  # ops tiling ``text``, against the first report
     similarity: float = 1.0
-    details: list[str] = field(default_factory=list)  # compare: each change in words ("name: START III → ...")
+    details: list[str] = field(default_factory=list)  # compare: each change in words ("name: Harbour Act → ...")
     # compare (additive): the statement's span in the article text, and each change against the first report
     start: int | None = None
     end: int | None = None

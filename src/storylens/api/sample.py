@@ -76,7 +76,7 @@ def make_comparison(story: Story, articles: Sequence[Article]) -> StoryCompariso
             muts: list = ["cut"]
             changes = [QuoteChange("cut", dropped, "")]
         elif k % 3 == 2:
-            head, ins, tail = " ".join(words[:2]) + " ", "(Stoltenberg and Biden – TASS)", " " + " ".join(words[2:])
+            head, ins, tail = " ".join(words[:2]) + " ", "(the two leaders – Sample Wire)", " " + " ".join(words[2:])
             text = head + ins + tail
             diff = [DiffOp("equal", head, head), DiffOp("insert", "", ins), DiffOp("equal", tail, tail)]
             muts = ["words_inserted"]

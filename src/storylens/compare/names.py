@@ -1,11 +1,11 @@
 """Names across articles: whether two speaker names name one person, and a name's key for grouping.
 
-Outlets write one person several ways ("Barack Obama", "Obama", "President Obama", "Барак Обама"); the nlp stage
+Outlets write one person several ways ("Anna Holt", "Holt", "Mayor Holt", "Анна Холт"); the nlp stage
 resolves names within an article (aliases, pronouns, roles) and gives store-wide entity ids, but two articles may
 still give a speaker in a short and a full form.  Two names are taken as one person when, after transliteration,
 lower-casing and dropping titles and initials, one name's words are all in the other's (so the surname agrees and
-no first name contradicts), or when they are near-identical spellings.  "Hillary Clinton" and "Bill Clinton" stay
-two people; "Clinton" matches either (a short form cannot tell them apart, and a change is claimed only when the
+no first name contradicts), or when they are near-identical spellings.  "Anna Holt" and "Peter Holt" stay
+two people; "Holt" matches either (a short form cannot tell them apart, and a change is claimed only when the
 names contradict each other).
 """
 
@@ -51,7 +51,7 @@ def same_person(a: str, b: str) -> bool:
         return max(fuzz.ratio(x, y), fuzz.token_sort_ratio(x, y)) >= 85
     sa, sb = set(wa), set(wb)
     if sa <= sb or sb <= sa:
-        return True  # a short form ("Obama", "Hillary") of the full name: nothing contradicts it
+        return True  # a short form ("Holt", "Anna") of the full name: nothing contradicts it
     if _close(wa[-1], wb[-1]):
         # same surname: first names must agree too (near spellings, one an initial-free short form)
         firsts_a, firsts_b = set(wa[:-1]), set(wb[:-1])

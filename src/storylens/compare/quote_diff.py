@@ -3,8 +3,8 @@
 Words are compared in lower case with quote marks, punctuation and spacing ignored, so a change is claimed only when
 the words differ.  A name (an entity mention, else a run of capitalised words) is one unit; two names are the same
 name written differently when they share a significant word, an entity id, or one is the other's initials
-("United States" / "U.S."), and words directly attached to a renamed name ("the New START agreement" for
-"START III") belong to the renaming.  Kinds (:data:`storylens.model.MutationKind`):
+("United States" / "U.S."), and words directly attached to a renamed name ("the new Harbour Act bill" for
+"Harbour Act") belong to the renaming.  Kinds (:data:`storylens.model.MutationKind`):
 
 * ``cut`` — words of the reference missing at an edge, or replaced by an ellipsis;
 * ``extended`` — words beyond the reference at an edge;
@@ -154,7 +154,7 @@ def units_of(text: str, toks: list[Tok], quote_start: int | None = None, article
 
 
 def _letters(run: list[Tok]) -> str | None:
-    """"US" for "U.S." or "US", "nato" for "NATO": the letters of an abbreviation, else None."""
+    """"us" for "U.S." or "US", "un" for "UN": the letters of an abbreviation, else None."""
     if all(len(t.text) == 1 and t.text.isupper() for t in run) and len(run) > 1:
         return "".join(t.text for t in run).lower()
     if len(run) == 1 and run[0].text.isupper() and 2 <= len(run[0].text) <= 6:
@@ -352,8 +352,8 @@ def _split_replace(op: _Op, cu: list[Unit], vu: list[Unit]) -> list[_Op]:
 
 def _absorb_into_names(ops: list[_Op], cu: list[Unit], vu: list[Unit], ctext: str, vtext: str) -> list[_Op]:
     """Words attached to a renamed name — at most two, joined to it by spaces only, ending at punctuation or at the
-    end of the added or dropped stretch, never the outlet's bracketed words — are part of the renaming: "START
-    III" -> "the New START agreement." is one name change, not a name change and an extension."""
+    end of the added or dropped stretch, never the outlet's bracketed words — are part of the renaming: "Harbour
+    Act" -> "the new Harbour Act bill." is one name change, not a name change and an extension."""
     out = list(ops)
 
     def attached(units: list[Unit], text: str, lo: int, hi: int, side: int) -> int:

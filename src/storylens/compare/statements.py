@@ -166,7 +166,7 @@ def speaker_name(article: Article, quote: Quote) -> str | None:
 
 
 def is_name_mention(text: str) -> bool:
-    """A mention that names someone ("Jens Stoltenberg", "Обама"), not a pronoun or a role ("he", "the minister")."""
+    """A mention that names someone ("Anna Holt", "Холт"), not a pronoun or a role ("he", "the minister")."""
     words = re.findall(r"[^\W\d_]+", text)
     return bool(words) and all(w[:1].isupper() for w in words[:1]) and \
         sum(w[:1].isupper() for w in words) >= max(1, len(words) // 2) and words[0].lower() not in STOPWORDS
