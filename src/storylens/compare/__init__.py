@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from storylens.clean.dates import reanchor_mentions
-from storylens.compare._text import CachedEmbed, script
+from storylens.compare._text import CachedEmbed, script, time_order
 from storylens.compare.facts import align, build_facts, coverage, order_facts
 from storylens.compare.framing import framing_signals
 from storylens.compare.quote_groups import diff_quotes, group_quotes
@@ -58,8 +58,9 @@ def _cached(embed: Embed | None) -> CachedEmbed:
 
 
 def _ordered(articles: Sequence[Article]) -> list[Article]:
-    """The articles in date order, with their relative dates anchored on their own (possibly corrected) date."""
-    return [_anchored(a) for a in sorted(articles, key=lambda a: (a.published.value or dt.date.max, a.id))]
+    """The articles in date order (then time, where the metadata gave one), with their relative dates anchored on
+    their own (possibly corrected) date."""
+    return [_anchored(a) for a in sorted(articles, key=lambda a: (*time_order(a), a.id))]
 
 
 def _anchored(a: Article) -> Article:

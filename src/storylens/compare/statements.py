@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from rapidfuzz.distance import LCSseq
 
-from storylens.compare._text import STOPWORDS, CachedEmbed, Tok, script, split_sentences, tokenize
+from storylens.compare._text import STOPWORDS, CachedEmbed, Tok, script, split_sentences, time_order, tokenize
 from storylens.compare.names import same_speaker
 from storylens.model import Article, Quote
 
@@ -68,7 +68,7 @@ class Piece:
     speaker: str | None
     speaker_entity: str | None
     date: dt.date | None
-    order: int  # the article's position in the story's date order
+    order: int  # the article's position in date order (then time, where known, then id)
     direct: bool  # a direct or partial quote (not reported speech)
     whole: bool = True  # the piece covers its whole quote
 
@@ -81,8 +81,9 @@ class Piece:
         """The quote id, or ``<quote id>@<start>-<end>`` for a piece that is only part of its quote."""
         return self.qid if self.whole else f"{self.qid}@{self.start}-{self.end}"
 
-    def sort_key(self) -> tuple[dt.date, int, int]:
-        return (self.date or dt.date.max, self.order, self.start)
+    def sort_key(self) -> tuple[dt.date, int, int, int]:
+        """Date order; on one day an original before its syndicated copies, then the story's article order."""
+        return (self.date or dt.date.max, 1 if self.article.duplicate_of else 0, self.order, self.start)
 
 
 @dataclass(slots=True)
@@ -179,7 +180,7 @@ def _words(text: str) -> list[Tok]:
 def collect_pieces(articles: Sequence[Article]) -> list[Piece]:
     """One piece per segment of every direct, partial and indirect quote (indirect ones only join groups)."""
     out: list[Piece] = []
-    for order, a in enumerate(articles):
+    for order, a in enumerate(sorted(articles, key=lambda a: (*time_order(a), a.id))):
         lang = a.language or script(a.text)
         for n, q in enumerate(a.quotes):
             qid = q.id or f"{a.id}:q{n}"
