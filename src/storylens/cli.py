@@ -383,7 +383,7 @@ def _print_quote_group(g: dict[str, Any]) -> None:
     out.print(f"[bold]{escape(group.speaker or 'unknown speaker')}[/bold]: “{escape(statement_text(group))}”")
     out.print(f"[dim]first reported by {escape(group.first_outlet or 'unknown')} "
               f"({group.first_published or 'no date'}) · {gv.n_articles} articles[/dim]")
-    for v in sorted(group.variants, key=lambda v: (str(v.published), v.article_id)):
+    for v in sorted(group.variants, key=lambda v: v is not gv.first):  # the first report, then in order
         changes = ", ".join(LABEL.get(m, m) for m in v.mutations)
         first = " · first report" if v is gv.first else ""
         out.print(f"\n[bold]{escape(v.outlet or 'unknown outlet')}[/bold] {v.published or ''} "

@@ -249,11 +249,13 @@ def quote_page(request: Request, group_id: str) -> Response:
     from storylens.model import QuoteGroup
 
     group = from_jsonable(QuoteGroup, g)
-    variants = sorted(group.variants, key=lambda v: (str(v.published or ""), v.article_id))
+    # the first report on top, then the reports in the order they appeared (date, then time where known)
+    first_id = group.first_quote or next((v.quote_id for v in group.variants if v.article_id == group.first_article),
+                                         None)
+    variants = sorted(group.variants, key=lambda v: v.quote_id != first_id)
     story = c.story(group.story_id) if group.story_id else None
     chart = timeline_chart([(v.published, f"{outlet_key(v.outlet)}: {', '.join(v.mutations) or 'verbatim'}", 1,
                              f"#v-{i + 1}") for i, v in enumerate(variants) if v.published])
-    first_id = group.first_quote or next((v.quote_id for v in variants if v.article_id == group.first_article), None)
     return render(request, "quote.html", title=f"Quote: {statement_text(group)[:60]}", group=group,
                   variants=variants, story=story, chart=chart, first_id=first_id)
 
