@@ -4,9 +4,11 @@
 >>> comparison = compare_story(story, articles, settings.compare, embedder.encode)
 >>> html = render_report(comparison, articles, "html")
 
-Quote groups and their mutations (:mod:`.quote_groups`), fact alignment, coverage and conflicts (:mod:`.facts`),
-framing signals (:mod:`.framing`), cited summaries (:mod:`.summary`), timelines (:mod:`.timeline`) and reports
-(:mod:`.report`).  Every function here is a plain function over records: no database, no terminal, no network
+Quote groups — one per statement (:mod:`.statements`), each report's changes against the statement's first report
+(:mod:`.quote_diff`, speakers unified across articles by :mod:`.names`) — in :mod:`.quote_groups`; the public
+``spread`` contract (:mod:`.spread`); fact alignment, coverage and conflicts (:mod:`.facts`), framing signals
+(:mod:`.framing`), cited summaries (:mod:`.summary`), timelines (:mod:`.timeline`), and how all of it is shown
+(:mod:`.present`, :mod:`.report`).  Every function here is a plain function over records: no database, no terminal, no network
 (except the optional abstractive summary endpoint, when configured).
 """
 
@@ -25,6 +27,7 @@ from storylens.compare.facts import align, build_facts, coverage, order_facts
 from storylens.compare.framing import framing_signals
 from storylens.compare.quote_groups import diff_quotes, group_quotes
 from storylens.compare.report import render_report, render_terminal
+from storylens.compare.spread import spread_contract
 from storylens.compare.summary import abstractive, lead_baseline, summarize
 from storylens.compare.timeline import build_timeline
 from storylens.model import Article, Narrative, NarrativeComparison, Story, StoryComparison, StorySummary
@@ -32,7 +35,7 @@ from storylens.settings import CompareSettings
 
 __all__ = [
     "COMPARE_VERSION", "compare_narrative", "compare_story", "diff_quotes", "framing_signals", "group_quotes", "lead_baseline",
-    "render_report", "render_terminal",
+    "render_report", "render_terminal", "spread_contract",
 ]
 
 Embed = Callable[[list[str]], np.ndarray]

@@ -270,8 +270,8 @@ def _collapse(ps: list[Piece]) -> tuple[list[Piece], dict[int, list[int]]]:
     reps: list[Piece] = []
     for p in ps:
         key = (p.lang, tuple(p.stems), p.speaker, p.direct)
-        if len(p.stems) >= MIN_STATEMENT_WORDS and key in first:
-            members[first[key]].append(p.idx)
+        if len(p.stems) >= MIN_STATEMENT_WORDS and key in first and ps[first[key]].article.id != p.article.id:
+            members[first[key]].append(p.idx)  # a copy in another article (a repeat in one article is compared)
             continue
         if len(p.stems) >= MIN_STATEMENT_WORDS:
             first[key] = p.idx
