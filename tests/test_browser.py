@@ -120,7 +120,8 @@ def test_story_page_quote_and_search_in_chromium(browser: Any, synthetic: Served
     page.wait_for_selector("#summary")
     assert page.locator(".summary-sentence").count() >= 1
     assert page.locator(".summary-sentence .cite").count() >= 1
-    assert page.locator(".variant").count() == 10
+    assert page.locator(".variant").count() == 6  # the changed reports; the 3 verbatim ones fold into one line
+    assert page.locator(".verbatim-line").count() == 1
     assert page.locator("del.d-del").count() >= 1 and page.locator("ins.d-ins").count() >= 1
     # the diff colours really apply (the stylesheet is served locally and allowed by the CSP)
     assert page.eval_on_selector("ins.d-ins", "e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
@@ -224,6 +225,46 @@ def test_seeds_in_chromium(browser: Any, seeded: tuple[Served, Any]) -> None:
     assert any("START" in t for t in texts), texts
     _shot(page, "web-seeds-search")
     assert page.errors == [] and page.dialogs == []
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory, examples_dir: Path) -> Iterator[tuple[Served, Any]]:
+    from storylens.corpus import Corpus
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('example') / 'ex.db'}"
+    c = Corpus(url)
+    assert not c.ingest([str(examples_dir)]).rejected
+    with Served(url) as s:
+        yield s, c
+    c.close()
+
+
+def test_example_story_reads_from_the_top(browser: Any, example: tuple[Served, Any]) -> None:
+    """The example corpus's main story: summary, outlets and the changed quotes lead; verbatim carriers fold into a
+    line; the coverage matrix fits 1280 px and scrolls inside its box on a phone (the page never sideways)."""
+    served, corpus = example
+    story = max(corpus.stories(), key=lambda s: len(s.articles))
+    page = _page(browser)
+    page.goto(f"{served.url}/stories/{story.id}")
+    page.wait_for_selector("#quotes")
+    tops = [page.evaluate(f"document.getElementById('{i}').getBoundingClientRect().top")
+            for i in ("summary", "outlets", "quotes", "coverage")]
+    assert tops == sorted(tops)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 6000, f"story page {height}px tall"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    table = page.locator("#coverage table.heatmap").bounding_box()
+    box = page.locator("#coverage .scroll").bounding_box()
+    assert table and box and table["x"] + table["width"] <= box["x"] + box["width"] + 1  # fits, no inner scroll
+    assert page.locator(".verbatim-line").count() >= 1 and page.locator(".qgroup").count() >= 1
+    # the first changed group is the one with the biggest change, shown as carried with its punctuation
+    assert "," in page.locator(".qgroup .v-text").first.inner_text()
+    _shot(page, "web-example-story")
+    phone = _page(browser, phone=True)
+    phone.goto(f"{served.url}/stories/{story.id}")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 391
+    _shot(phone, "web-example-story-phone")
+    assert page.errors == [] and phone.errors == []
 
 
 def teardown_module() -> None:

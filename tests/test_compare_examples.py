@@ -66,7 +66,9 @@ def test_marsh_announcement_spread(story_a: StoryComparison) -> None:
     g = _group_with(story_a.quote_groups, "a01_harbor_wire", "largest investment in this port")
     arts = {v.article_id.rsplit("/", 1)[-1] for v in g.variants}
     assert {"a01_harbor_wire", "a03_meridian_post.txt", "a04_northgate_daily.html", "a05_baltic_ledger.txt"} <= arts
-    assert g.first_outlet == "Harbor Wire"
+    # first report: the wire's story of 11:40, not Meridian Post's of 18:05 the same day nor the aggregator's copy
+    assert g.first_outlet == "Harbor Wire" and g.first_article == "a01_harbor_wire", g.first_article
+    assert _mut(g, "a01_harbor_wire") == {"identical"} and _mut(g, "a02_aggregator.txt") == {"identical"}
     assert "words_inserted" in _mut(g, "a05_baltic_ledger.txt")
     assert "cut" in _mut(g, "a03_meridian_post.txt")
     assert "a06_vestnik_severa.txt" in arts and "translated" in _mut(g, "a06_vestnik_severa.txt")

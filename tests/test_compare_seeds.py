@@ -57,31 +57,90 @@ def _of(g: QuoteGroup, prefix: str, words: str) -> QuoteVariant:
 
 
 def test_gold_quote_groups_and_mutations(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    """gold.json's groups, with changes against the first report (Sputnik, 7 June; TASS carried them on 8 June)."""
     groups = story_2021[0].quote_groups
-    # discussed-russia: '…' for 'also', 'meaning' for ': we need'
-    g, v001 = _variant(groups, "001", "discussed Russia")
-    assert "words_changed" in v001.mutations
-    assert _of(g, "002", "also discussed Russia")
-    # start-extension: START III vs New START agreement, 'I welcomed', '(Stoltenberg and Biden – TASS)'
-    g, v001 = _variant(groups, "001", "extension of START III")
-    v002 = _of(g, "002", "New START agreement")
-    assert "name_changed" in v001.mutations and "tense_changed" in v001.mutations, v001.details
-    assert "words_inserted" in v002.mutations, v002.details
-    assert any("TASS" in d for d in v002.details)
-    # strong-united: 001 cut, 002 extended
-    g, v001 = _variant(groups, "001", "We are strong, we are united")
-    v002 = _of(g, "002", "partly to strive for a better relationship")
-    assert "cut" in v001.mutations and "extended" in v002.mutations
-    # manage-difficult: one group
-    g, _ = _variant(groups, "001", "manage the difficult relationship")
-    assert _of(g, "002", "manage a difficult relationship")
-    # not-weakness: Sputnik and TASS, first carried by Sputnik (7 June)
-    g, _ = _variant(groups, "001", "Dialogue with Russia is not a sign of weakness")
-    assert _of(g, "002", "Dialogue with Russia is not a sign of weakness")
-    assert g.first_outlet == "Sputnik"
+    # discussed-russia: TASS has 'also' where Sputnik has '…', and ': we need' for 'meaning'
+    g, v002 = _variant(groups, "002", "also discussed Russia")
+    assert g.first_outlet == "Sputnik" and _of(g, "001", "discussed Russia").mutations == ["identical"]
+    assert "words_changed" in v002.mutations
+    assert {(c.from_, c.to) for c in v002.changes} >= {("meaning", "we need")}
+    # start-extension: START III / New START agreement, 'I welcomed' / 'I welcome', '(Stoltenberg and Biden – TASS)'
+    g, v002 = _variant(groups, "002", "New START agreement")
+    assert _of(g, "001", "extension of START III").mutations == ["identical"]
+    assert {"name_changed", "tense_changed", "words_inserted"} <= set(v002.mutations), v002.details
+    assert any(c.kind == "words_inserted" and c.to == "(Stoltenberg and Biden – TASS)" for c in v002.changes)
+    assert any(c.kind == "name_changed" and c.from_ == "START III" and "New START agreement" in c.to
+               for c in v002.changes)
+    # strong-united: TASS extends Sputnik's sentence ('partly to strive for a better relationship')
+    g, v002 = _variant(groups, "002", "partly to strive for a better relationship")
+    assert "extended" in v002.mutations and g.first_outlet == "Sputnik"
+    assert any(c.kind == "extended" and c.to == "partly to strive for a better relationship" for c in v002.changes)
+    # manage-difficult: one group, small wording differences
+    g, v002 = _variant(groups, "002", "manage a difficult relationship")
+    assert _of(g, "001", "manage [the] difficult relationship")
+    assert "words_changed" in v002.mutations and "cut" not in v002.mutations
+    # not-weakness: Sputnik and TASS, first carried by Sputnik (7 June), TASS verbatim
+    g, v002 = _variant(groups, "002", "Dialogue with Russia is not a sign of weakness")
+    assert g.first_outlet == "Sputnik" and v002.mutations == ["identical"]
     for g in groups:
         assert g.id.startswith("s2021:")
-        assert g.canonical in {v.text for v in g.variants}
+        assert g.statement in {v.text for v in g.variants}
+
+
+def test_statements_are_the_unit(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    """TASS's long quote holds two statements Sputnik carried apart: it takes part in each group with that
+    statement's span, and one statement never forms two groups."""
+    comparison, arts = story_2021
+    tass = next(a for a in arts if Path(a.id).name.startswith("002"))
+    long_quote = next(q for q in tass.quotes if "not a sign of weakness. We are strong" in q.text)
+    pieces = [(g, v) for g in comparison.quote_groups for v in g.variants
+              if v.article_id == tass.id and long_quote.start <= (v.start or -1) < long_quote.end]
+    assert len(pieces) == 2 and len({g.id for g, _ in pieces}) == 2
+    spans = sorted((v.start, v.end) for _, v in pieces)
+    assert spans[0][1] <= spans[1][0]  # disjoint
+    assert [tass.text[s:e] for s, e in spans][0] == "Dialogue with Russia is not a sign of weakness."
+    for _, v in pieces:
+        assert v.text == tass.text[v.start:v.end]
+    weakness = [g for g in comparison.quote_groups if any("not a sign of weakness" in v.text for v in g.variants)
+                and len({v.article_id for v in g.variants}) > 1]
+    assert len(weakness) == 1
+
+
+def test_no_quote_pairs_with_itself_and_no_narrative_groups(seed_articles: dict[str, Article]) -> None:
+    groups = group_quotes(list(seed_articles.values()))
+    for g in groups:
+        vs = g.variants
+        for i, a in enumerate(vs):
+            for b in vs[i + 1:]:
+                if a.article_id == b.article_id:
+                    assert a.end <= b.start or b.end <= a.start, (a.text, b.text)  # type: ignore[operator]
+        # narrative sentences are not quotes: "It was announced earlier Monday that ... Blinken will accompany"
+        assert not any("Blinken will accompany" in v.text for v in vs)
+    # Sputnik's partial quote "deterrence and dialogue" is not grouped with its own sentence
+    assert not any(len(g.variants) > 1 and any(v.text == "deterrence and dialogue" for v in g.variants)
+                   for g in groups)
+
+
+def test_quotes_are_shown_as_carried(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    """Terminal, Markdown and HTML show the carried text with its punctuation, changes marked over it."""
+    import io
+
+    from rich.console import Console
+
+    from storylens.compare import render_terminal
+
+    comparison, arts = story_2021
+    buf = io.StringIO()
+    render_terminal(comparison, arts, Console(file=buf, width=200, force_terminal=False))
+    term = buf.getvalue()
+    carried = "We are strong, we are united, and then we can talk to Russia, {+and+} we need to talk to Russia"
+    assert carried in term
+    assert "Dialogue with Russia is not a sign of weakness We are strong" not in term
+    md = render_report(comparison, arts, "md")
+    assert "we can talk to Russia, **and** we need to talk to Russia **partly to strive for a better relationship**" in md
+    html = render_report(comparison, arts, "html")
+    assert "all <del>of</del> these issues are important," in html
+    assert "I <del>welcomed</del> <ins>welcome</ins> the extension of" in html
 
 
 def test_coverage_exclusive_facts(story_2021: tuple[StoryComparison, list[Article]]) -> None:
@@ -115,6 +174,25 @@ def test_timeline_and_framing(story_2021: tuple[StoryComparison, list[Article]])
     assert {s.article_id for s in comparison.framing if s.kind == "quote_share"} == set(comparison.articles)
 
 
+def test_relative_dates_conflicts_and_whole_sentences(story_2021: tuple[StoryComparison, list[Article]]) -> None:
+    """Sputnik is of 7 June (its weekday date was corrected by TASS's report of 8 June): its "on Monday" events are
+    7 June, no date conflict with 000 (of 14 June) is claimed, and facts are whole sentences, never a quote's tail."""
+    comparison, arts = story_2021
+    sputnik = next(a for a in arts if Path(a.id).name.startswith("001"))
+    assert sputnik.published.value is not None and sputnik.published.value.isoformat() == "2021-06-07"
+    monday = [e for e in comparison.timeline if e.kind == "event" and sputnik.id in e.articles
+              and "Monday" in (e.evidence or "")]
+    assert monday and {e.date.isoformat() for e in monday} == {"2021-06-07"}
+    assert not [c for c in comparison.coverage.conflicts if c.kind == "date"], comparison.coverage.conflicts
+    for c in comparison.coverage.conflicts:
+        assert all(c.evidence.get(o) for o in c.values)
+    facts = {f.id: f for f in comparison.coverage.facts}
+    only_sputnik = [facts[i].text for i in comparison.coverage.exclusive.get("Sputnik", [])]
+    assert only_sputnik and not any(t.startswith('We need to talk to Russia," he added') for t in only_sputnik)
+    assert any(t.startswith('"We are strong, we are united') and t.endswith('he added.')
+               for f in comparison.coverage.facts for t in [m.sentence for m in f.mentions])
+
+
 def test_reports_are_self_contained(story_2021: tuple[StoryComparison, list[Article]]) -> None:
     comparison, arts = story_2021
     html = render_report(comparison, arts, "html")
@@ -132,7 +210,8 @@ def test_2018_repeated_quote_and_stories_kept_apart(seed_articles: dict[str, Art
     g, short = _variant(groups, "003", "Russia is our neighbour", within_article=True)
     assert {Path(v.article_id).name[:3] for v in g.variants} == {"003"}
     longest = max(g.variants, key=lambda v: len(v.text))
-    assert "cut" in short.mutations or short is longest
+    # the first report is the article's fullest version: the lead's excerpt is a cut of it
+    assert g.statement == longest.text and "cut" in short.mutations
     # the 2018 'better relationship' partial does not join the 2021 quotes
     for g in groups:
         years = {v.published.year for v in g.variants if v.published}

@@ -106,8 +106,13 @@ def test_story_page_content(client: TestClient) -> None:
     assert "summary-sentence" in html and 'class="cite"' in html
     assert html.count('class="qgroup"') == 1 and 'href="/quotes/s00000%3Ag0"' in html
     assert '<del class="d-del"' in html and '<ins class="d-ins"' in html  # coloured variant diffs
-    assert 'class="heatmap"' in html and "cov-yes" in html and "cov-no" in html
+    assert 'class="heatmap"' in html and "cov-yes" in html  # facts several outlets report x outlets
     assert any(t == "th" and a.get("scope") == "row" for t, a in d.tags)
+    assert "Reported by one outlet only" in html and "The New START treaty was extended." in html
+    # read from the top: the summary, the outlets and the changed quotes come before the coverage
+    assert html.index('id="summary"') < html.index('id="outlets"') < html.index('id="quotes"') < \
+        html.index('id="coverage"') < html.index('id="articles"')
+    assert html.count('class="variant"') == 6 and html.count('class="verbatim-line"') == 1  # 3 verbatim folded
     assert 'class="timeline-svg"' in html and "<circle" in html
     for outlet in ("TASS", "RBC", "AP"):
         assert f'href="/outlets/{outlet}"' in html

@@ -331,6 +331,31 @@ def cluster(
 
 # ---- compare -------------------------------------------------------------------------------------------------
 @app.command()
+def spread(
+    inputs: Annotated[list[str], typer.Argument(help="files, directories, URLs, or - for JSONL on stdin")],
+    fmt: Annotated[Fmt, typer.Option("--format", help="json (the public contract)")] = Fmt.json,
+    allow_private: Annotated[bool, typer.Option(help="allow fetching loopback/private addresses")] = False,
+) -> None:
+    """Ingest into a temporary store and print how each quote spread (one-shot use).
+
+    Prints the stories (as `storylens cluster`, each with its cited summary) and every quote group carried by at
+    least two articles: the statement as first reported, the first report, and each report's text, offsets into
+    the `analyze` text, speaker and changes against the first report."""
+    from storylens.corpus import Corpus
+
+    with tempfile.TemporaryDirectory(prefix="storylens-") as tmp:
+        c = Corpus(f"sqlite:///{tmp}/spread.db")
+        c.settings.ingest.allow_private_urls = allow_private
+        report_ = c.ingest(inputs, link=False)
+        for r in report_.rejected:
+            err.print(f"[red]rejected[/red] {r.source}: {r.reason}")
+        c.recluster()
+        obj = c.spread([s.id for s in reversed(c.stories())])
+        c.close()
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=None if fmt == Fmt.jsonl else 1) + "\n")
+
+
+@app.command()
 def quote(group_id: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
     """One quote group: the statement's spread across outlets, with every variant's changes."""
     c = _corpus(db)
@@ -345,22 +370,27 @@ def quote(group_id: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--f
 
 
 def _print_quote_group(g: dict[str, Any]) -> None:
-    """A quote group in the terminal: the canonical text, then each variant in date order with its changes."""
+    """A quote group in the terminal: the statement as first reported, then each later report as carried, with its
+    changes against the first report marked over it."""
     from rich.markup import escape
 
-    from storylens.compare.report import diff_markup
-    from storylens.model import DiffOp
+    from storylens.compare.present import LABEL, diff_parts, group_view, statement_text
+    from storylens.compare.report import parts_markup
+    from storylens.model import QuoteGroup, from_jsonable
 
-    out.print(f"[bold]{g.get('speaker') or 'unknown speaker'}[/bold]: “{g['canonical']}”")
-    out.print(f"[dim]first carried by {g.get('first_outlet') or 'unknown'} ({g.get('first_published') or 'no date'})"
-              f"[/dim]")
-    for v in sorted(g["variants"], key=lambda v: (str(v.get("published")), v["article_id"])):
-        changes = ", ".join(m for m in v.get("mutations", []) if m != "identical") or "verbatim"
-        out.print(f"\n[bold]{v.get('outlet') or 'unknown outlet'}[/bold] {v.get('published') or ''} "
-                  f"· {v['article_id']} · [cyan]{changes}[/cyan]")
-        ops = [DiffOp(op["op"], op["canonical"], op["variant"]) for op in v.get("diff", [])]
-        plain = set(v.get("mutations", [])) & {"translated", "paraphrased"}
-        out.print("  " + (escape(v["text"]) if plain or not ops else diff_markup(ops, plain=not out.is_terminal)))
+    gv = group_view(from_jsonable(QuoteGroup, g))
+    group = gv.group
+    out.print(f"[bold]{escape(group.speaker or 'unknown speaker')}[/bold]: “{escape(statement_text(group))}”")
+    out.print(f"[dim]first reported by {escape(group.first_outlet or 'unknown')} "
+              f"({group.first_published or 'no date'}) · {gv.n_articles} articles[/dim]")
+    for v in sorted(group.variants, key=lambda v: v is not gv.first):  # the first report, then in order
+        changes = ", ".join(LABEL.get(m, m) for m in v.mutations)
+        first = " · first report" if v is gv.first else ""
+        out.print(f"\n[bold]{escape(v.outlet or 'unknown outlet')}[/bold] {v.published or ''} "
+                  f"· {escape(v.article_id)} · [cyan]{escape(changes)}[/cyan]{first}")
+        out.print("  “" + parts_markup(diff_parts(v), plain=not out.is_terminal) + "”")
+        if v.details:
+            out.print(f"  [dim]{escape('; '.join(v.details))}[/dim]")
 
 
 @app.command()

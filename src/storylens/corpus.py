@@ -156,9 +156,17 @@ class Corpus:
         return found[0] if found else None
 
     # ---- compare --------------------------------------------------------------------------------------------
+    def cached_comparison(self, story_id: str) -> dict[str, Any] | None:
+        """The story's stored comparison (JSON) when it is current: the story has not changed since and it was
+        computed by this version of the compare stage."""
+        from storylens.compare import COMPARE_VERSION
+
+        data = self.store.cached_comparison(story_id)
+        return data if data is not None and data.get("version") == COMPARE_VERSION else None
+
     def compare(self, story_id: str) -> StoryComparison | None:
         """Quote groups, coverage, framing, cited summary and timeline of one story (cached until it changes)."""
-        cached = self.store.cached_comparison(story_id)
+        cached = self.cached_comparison(story_id)
         if cached is not None:
             return from_jsonable(StoryComparison, cached)
         story = self.store.story(story_id)
@@ -172,6 +180,14 @@ class Corpus:
         self.store.save_comparison(story_id, data, data["quote_groups"])
         return comparison
 
+    def spread(self, story_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        """The ``spread`` contract of some stories (default: every story): stories with their cited summaries and
+        the quote groups carried by several articles, changes against each statement's first report."""
+        from storylens.compare.spread import spread_contract
+
+        stories = self.store.stories(ids=list(story_ids)) if story_ids is not None else self.store.stories()
+        return spread_contract((s, self.compare(s.id)) for s in stories)
+
     def compare_narrative(self, narrative_id: str) -> Any:
         from storylens.compare import compare_narrative
 
@@ -183,12 +199,11 @@ class Corpus:
         return compare_narrative(n, stories, by_story, self.settings.compare, self.runner.c.embedder.encode)
 
     def quote_group(self, group_id: str) -> dict[str, Any] | None:
-        found = self.store.quote_group(group_id)
-        if found is None and ":" in group_id:
-            # groups are computed per story on demand: compute the story named in the id, then look again
-            self.compare(group_id.split(":", 1)[0])
-            found = self.store.quote_group(group_id)
-        return found
+        story_id = group_id.split(":", 1)[0] if ":" in group_id else None
+        if story_id and self.store.story(story_id) is not None and self.cached_comparison(story_id) is None:
+            # groups are computed per story on demand: compute the story named in the id, then look it up
+            self.compare(story_id)
+        return self.store.quote_group(group_id)
 
     def search(self, q: str, limit: int = 20, offset: int = 0) -> Any:
         """Full-text search over articles and quotes (:class:`storylens.store.search.SearchResults`)."""

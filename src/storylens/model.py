@@ -203,18 +203,34 @@ class DiffOp:
 
 
 @dataclass(slots=True)
+class QuoteChange:
+    """One change of a report against the first report of its statement: the words before and after, and where
+    (``start``/``end`` index the variant's article text; equal for words that were dropped).  JSON: ``from``/``to``."""
+
+    kind: MutationKind
+    from_: str = field(default="", metadata={"json": "from"})
+    to: str = ""
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(slots=True)
 class QuoteVariant:
-    quote_id: str
+    quote_id: str  # the quote's id; ``<quote id>@<start>-<end>`` when the variant is one statement of a longer quote
     article_id: str
     outlet: str | None
     published: dt.date | None
     text: str
     kind: QuoteKind
     speaker: str | None
-    mutations: list[MutationKind] = field(default_factory=list)
-    diff: list[DiffOp] = field(default_factory=list)
+    mutations: list[MutationKind] = field(default_factory=list)  # kinds of change against the first report
+    diff: list[DiffOp] = field(default_factory=list)  # ops tiling ``text``, against the first report
     similarity: float = 1.0
-    details: list[str] = field(default_factory=list)  # compare: each change in words ("name: START III → ...")
+    details: list[str] = field(default_factory=list)  # compare: each change in words ("name: Harbour Act → ...")
+    # compare (additive): the statement's span in the article text, and each change against the first report
+    start: int | None = None
+    end: int | None = None
+    changes: list[QuoteChange] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -227,8 +243,10 @@ class QuoteGroup:
     first_article: str | None = None
     first_published: dt.date | None = None
     story_id: str | None = None
-    canonical_article: str | None = None  # compare: the article and quote whose text is canonical
+    canonical_article: str | None = None  # compare: the article and quote whose text is canonical (the longest)
     canonical_quote: str | None = None
+    statement: str | None = None  # compare: the statement as first reported (what every change is measured against)
+    first_quote: str | None = None  # compare: the variant id (``quote_id``) of the first report
 
 
 @dataclass(slots=True)
@@ -253,6 +271,7 @@ class Conflict:
     fact_id: str
     kind: Literal["number", "date", "name"]
     values: dict[str, list[str]]  # outlet -> values
+    evidence: dict[str, list[str]] = field(default_factory=dict)  # compare: outlet -> the sentences holding the values
 
 
 @dataclass(slots=True)
@@ -308,6 +327,7 @@ class StoryComparison:
     title: str | None = None
     articles: list[str] = field(default_factory=list)
     abstract: list[SummarySentence] = field(default_factory=list)
+    version: int = 0  # compare: the format of the comparison (a cached one of another version is recomputed)
 
 
 @dataclass(slots=True)
@@ -340,7 +360,7 @@ class NarrativeComparison:
 def to_jsonable(obj: Any) -> Any:
     """Dataclasses, dates and containers to plain JSON values."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.metadata.get("json", f.name): to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, dt.datetime | dt.date):
         return obj.isoformat()
     if isinstance(obj, dict):
@@ -428,17 +448,17 @@ def _decode(tp: Any, value: Any) -> Any:
 
 
 @functools.cache
-def _fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
-    """(field name, resolved type) of a record class, computed once per class."""
+def _fields_of(cls: type) -> tuple[tuple[str, str, Any], ...]:
+    """(field name, JSON name, resolved type) of a record class, computed once per class."""
     import typing
 
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+    return tuple((f.name, f.metadata.get("json", f.name), hints[f.name]) for f in dataclasses.fields(cls))
 
 
 def from_jsonable(cls: type[T], data: dict[str, Any]) -> T:
     """Rebuild a record (and its nested records) from :func:`to_jsonable` output; unknown keys are ignored."""
-    kwargs = {name: _decode(tp, data[name]) for name, tp in _fields_of(cls) if name in data}  # type: ignore[arg-type]
+    kwargs = {name: _decode(tp, data[key]) for name, key, tp in _fields_of(cls) if key in data}  # type: ignore[arg-type]
     return cls(**kwargs)
 
 

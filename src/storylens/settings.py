@@ -81,6 +81,7 @@ class CompareSettings:
     llm_model: str | None = None
     llm_api_key: str | None = None
     summary_sentences: int = 6
+    summary_words: int = 60  # compare: the extractive summary's length for a story of three articles (grows slowly)
     llm_timeout_s: float = 30.0  # compare: abstractive summary request timeout
     widely_reported: float = 0.5  # compare: a fact carried by this share of outlets (and >= 2) is "widely reported"
     exclusive_min_words: int = 6  # compare: shorter single-outlet sentences are not listed as exclusive facts

@@ -93,7 +93,7 @@ class AppState:
     def comparison(self, story_id: str, compute: bool = True) -> StoryComparison | None:
         """The story's comparison as cached in the store; when it is stale and ``compute``, computed once under
         the compare lock (None when there is no such story, or nothing cached and ``compute`` is off)."""
-        cached = self.corpus.store.cached_comparison(story_id)
+        cached = self.corpus.cached_comparison(story_id)
         if cached is not None:
             return from_jsonable(StoryComparison, cached)
         if not compute:
@@ -103,10 +103,12 @@ class AppState:
 
     def quote_group(self, group_id: str) -> dict[str, Any]:
         """A quote group by id, computing its story's comparison once when needed; 404 when there is none."""
-        g = self.corpus.store.quote_group(group_id)
-        if g is None and ":" in group_id and self.corpus.store.story(group_id.split(":", 1)[0]) is not None:
+        story_id = group_id.split(":", 1)[0] if ":" in group_id else None
+        if story_id and self.corpus.store.story(story_id) is not None and \
+                self.corpus.cached_comparison(story_id) is None:
             with self.compare_lock:
-                g = self.corpus.quote_group(group_id)
+                self.corpus.compare(story_id)
+        g = self.corpus.store.quote_group(group_id)
         if g is None:
             raise HTTPException(404, f"no quote group with id {group_id!r}")
         return g

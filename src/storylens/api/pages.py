@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from storylens.api.app import WEB, state_of
 from storylens.api.views import group_of_quotes, outlet_key, timeline_chart
+from storylens.compare.present import LABEL, diff_parts, spread_view, statement_text
 from storylens.model import Article, Quote, Story, StoryComparison, SummarySentence, from_jsonable
 from storylens.store.search import MARK_END, MARK_START, tokens
 
@@ -55,6 +56,9 @@ templates.env.filters["u"] = _u
 templates.env.filters["marks"] = _marks
 templates.env.filters["http_url"] = _http_url
 templates.env.globals["qs"] = _qs
+templates.env.globals["parts"] = diff_parts
+templates.env.globals["labels"] = LABEL
+templates.env.globals["statement"] = statement_text
 
 
 def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -139,7 +143,8 @@ def story_context(story: Story, articles: list[Article], comparison: StoryCompar
                            "known_outlets": {a.outlet for a in articles if a.outlet},
                            "by_outlet": sorted(by_outlet.items(), key=lambda kv: (-len(kv[1]), kv[0]))}
     if comparison is None:
-        ctx.update(summary=[], groups=[], coverage=None, framing=[], chart=timeline_chart(
+        ctx.update(summary=[], groups=[], spread=spread_view([]), outlet_rows=[], shared=[], coverage=None,
+                   framing=[], chart=timeline_chart(
             [(a.published.value, a.title or a.id, 1, f"#a-{cite[a.id]}") for a in articles if a.published.value]),
             timeline=[])
         return ctx
@@ -148,15 +153,23 @@ def story_context(story: Story, articles: list[Article], comparison: StoryCompar
     for sig in comparison.framing:
         framing[outlet_key(sig.outlet)][(sig.kind, sig.value)] += 1
     cov = comparison.coverage
-    heat = [[_heat(cov, i, j) for j in range(len(cov.facts))] for i in range(len(cov.outlets))]
+    # the coverage matrix is transposed: a row per fact several outlets report, a column per outlet (outlets are
+    # few, facts many: it fits the width of a laptop and scrolls inside its box on a phone)
+    shared = [j for j, f in enumerate(cov.facts) if len(f.outlets) > 1]
     events = [(e.date, e.label, len(e.articles), f"#a-{cite[e.articles[0]]}" if e.articles and e.articles[0] in cite
                else None) for e in comparison.timeline]
+    outlet_rows = []
+    for outlet, arts in sorted(by_outlet.items(), key=lambda kv: min(cite[a.id] for a in kv[1])):
+        outlet_rows.append({"outlet": outlet, "articles": sorted(arts, key=lambda a: cite[a.id]),
+                            "first": min((a.published.value for a in arts if a.published.value), default=None),
+                            "languages": sorted({a.language for a in arts if a.language and a.language != "en"})})
     ctx.update(
         summary=comparison.summary,
-        groups=[(g, sorted(g.variants, key=lambda v: (str(v.published or ""), v.article_id)))
-                for g in sorted(comparison.quote_groups, key=lambda g: (-len({v.outlet for v in g.variants}), g.id))],
+        spread=spread_view(comparison.quote_groups),
+        groups=comparison.quote_groups,
+        outlet_rows=outlet_rows,
         coverage=comparison.coverage,
-        heat=heat,
+        shared=[(j, cov.facts[j], [_heat(cov, i, j) for i in range(len(cov.outlets))]) for j in shared],
         fact_no=fact_no,
         framing=sorted((o, sorted(cnt.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))) for o, cnt in
                        framing.items()),
@@ -236,12 +249,15 @@ def quote_page(request: Request, group_id: str) -> Response:
     from storylens.model import QuoteGroup
 
     group = from_jsonable(QuoteGroup, g)
-    variants = sorted(group.variants, key=lambda v: (str(v.published or ""), v.article_id))
+    # the first report on top, then the reports in the order they appeared (date, then time where known)
+    first_id = group.first_quote or next((v.quote_id for v in group.variants if v.article_id == group.first_article),
+                                         None)
+    variants = sorted(group.variants, key=lambda v: v.quote_id != first_id)
     story = c.story(group.story_id) if group.story_id else None
     chart = timeline_chart([(v.published, f"{outlet_key(v.outlet)}: {', '.join(v.mutations) or 'verbatim'}", 1,
                              f"#v-{i + 1}") for i, v in enumerate(variants) if v.published])
-    return render(request, "quote.html", title=f"Quote: {group.canonical[:60]}", group=group, variants=variants,
-                  story=story, chart=chart)
+    return render(request, "quote.html", title=f"Quote: {statement_text(group)[:60]}", group=group,
+                  variants=variants, story=story, chart=chart, first_id=first_id)
 
 
 # ---- entities -----------------------------------------------------------------------------------------------------

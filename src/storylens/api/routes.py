@@ -96,9 +96,19 @@ def get_story(request: Request, story_id: str) -> dict[str, Any]:
     s = c.story(story_id)
     if s is None:
         raise HTTPException(404, f"no story with id {story_id!r}")
-    cached = c.store.cached_comparison(story_id)  # served as stored: no decode/encode round trip
+    cached = c.cached_comparison(story_id)  # served as stored: no decode/encode round trip
     comparison = cached if cached is not None else to_jsonable(state_of(request).comparison(story_id))
     return {"story": story_row(s), "articles": c.store.article_summaries(s.articles), "comparison": comparison}
+
+
+@router.get("/stories/{story_id}/spread", summary="How each quote of the story spread: the spread contract of "
+                                                  "`storylens spread` for one story")
+def get_story_spread(request: Request, story_id: str) -> dict[str, Any]:
+    st = state_of(request)
+    if st.corpus.story(story_id) is None:
+        raise HTTPException(404, f"no story with id {story_id!r}")
+    st.comparison(story_id)  # computed once under the compare lock when stale
+    return st.corpus.spread([story_id])
 
 
 # ---- narratives -------------------------------------------------------------------------------------------------

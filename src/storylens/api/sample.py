@@ -8,6 +8,7 @@ import hashlib
 import random
 from collections.abc import Sequence
 
+from storylens.compare import COMPARE_VERSION
 from storylens.model import (
     Article,
     Coverage,
@@ -19,6 +20,7 @@ from storylens.model import (
     FramingSignal,
     PublishedDate,
     Quote,
+    QuoteChange,
     QuoteGroup,
     QuoteVariant,
     SpeakerRef,
@@ -67,23 +69,28 @@ def make_comparison(story: Story, articles: Sequence[Article]) -> StoryCompariso
         if not a.quotes:
             continue
         q = a.quotes[0]
-        if k % 3 == 1 and len(words) > 3:
-            diff = [DiffOp("equal", " ".join(words[:-2]), " ".join(words[:-2])), DiffOp("delete", " ".join(words[-2:]), "")]
+        changes: list[QuoteChange] = []
+        if k % 3 == 1 and len(words) > 3 and k:
+            kept, dropped = " ".join(words[:-2]), " ".join(words[-2:])
+            text, diff = kept, [DiffOp("equal", kept, kept), DiffOp("delete", dropped, "")]
             muts: list = ["cut"]
+            changes = [QuoteChange("cut", dropped, "")]
         elif k % 3 == 2:
-            diff = [DiffOp("equal", " ".join(words[:2]), " ".join(words[:2])),
-                    DiffOp("insert", "", "(Stoltenberg and Biden – TASS)"),
-                    DiffOp("equal", " ".join(words[2:]), " ".join(words[2:]))]
+            head, ins, tail = " ".join(words[:2]) + " ", "(the two leaders – Sample Wire)", " " + " ".join(words[2:])
+            text = head + ins + tail
+            diff = [DiffOp("equal", head, head), DiffOp("insert", "", ins), DiffOp("equal", tail, tail)]
             muts = ["words_inserted"]
+            changes = [QuoteChange("words_inserted", "", ins)]
         else:
-            diff = [DiffOp("equal", canonical, canonical)]
-            muts = ["identical"]
+            text, diff, muts = canonical, [DiffOp("equal", canonical, canonical)], ["identical"]
         variants.append(QuoteVariant(quote_id=q.id or f"{a.id}:q0", article_id=a.id, outlet=a.outlet,
-                                     published=a.published.value, text=q.text, kind=q.kind, speaker=SPEAKER.name,
-                                     mutations=muts, diff=diff, similarity=1.0 if muts == ["identical"] else 0.8))
+                                     published=a.published.value, text=text, kind=q.kind, speaker=SPEAKER.name,
+                                     mutations=muts, diff=diff, similarity=1.0 if muts == ["identical"] else 0.8,
+                                     changes=changes))
     groups = [QuoteGroup(id=f"{story.id}:g0", canonical=canonical, speaker=SPEAKER.name, variants=variants,
                          first_outlet=arts[0].outlet if arts else None, first_article=arts[0].id if arts else None,
-                         first_published=arts[0].published.value if arts else None, story_id=story.id)]
+                         first_published=arts[0].published.value if arts else None, story_id=story.id,
+                         statement=canonical, first_quote=variants[0].quote_id if variants else None)]
     outlets = sorted({a.outlet or "unknown" for a in arts})
     facts = [
         Fact(id=f"{story.id}:f0", text="NATO leaders will meet.", outlets=outlets,
@@ -105,7 +112,7 @@ def make_comparison(story: Story, articles: Sequence[Article]) -> StoryCompariso
     timeline = [TimelineEvent(date=d, label=f"{sum(1 for a in arts if a.published.value == d)} reports",
                               articles=[a.id for a in arts if a.published.value == d]) for d in days]
     return StoryComparison(story_id=story.id, quote_groups=groups, coverage=coverage, framing=framing,
-                           summary=summary, timeline=timeline)
+                           summary=summary, timeline=timeline, version=COMPARE_VERSION)
 
 
 def build(store: Store, n_articles: int = 30, per_story: int = 10, seed: int = 1,

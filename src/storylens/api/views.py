@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,9 @@ def page(items: list[dict[str, Any]], limit: int, offset: int, has_more: bool) -
     return {"items": items, "limit": limit, "offset": offset, "next_offset": offset + limit if has_more else None}
 
 
+_PIECE = re.compile(r"@\d+-\d+$")
+
+
 # ---- quote groups --------------------------------------------------------------------------------------------
 
 
@@ -101,7 +105,8 @@ def group_of_quotes(corpus: Corpus, quotes: Iterable[HasStory]) -> dict[str, str
     out: dict[str, str] = {}
     for g in corpus.store.quote_groups(story_ids=story_ids):
         for v in g.get("variants", []):
-            out[v["quote_id"]] = g["id"]
+            # a variant that is one statement of a longer quote has the id "<quote id>@<start>-<end>"
+            out.setdefault(_PIECE.sub("", v["quote_id"]), g["id"])
     return out
 
 

@@ -191,6 +191,25 @@ def resolve_mentions(text: str, base: dt.date | None, languages: list[str] | Non
     return out
 
 
+def reanchor_mentions(text: str, mentions: list[DateMention], base: dt.date | None,
+                      languages: list[str] | None = None) -> list[DateMention]:
+    """``mentions`` resolved again against ``base``: relative ones ("on Monday", "yesterday", "June 16" without a
+    year) depend on the publication date, which a later stage may correct (an article dated by a weekday is moved
+    back by whole weeks when an earlier report carried its quote); absolute ones are kept."""
+    out = []
+    for m in mentions:
+        kind = next((k for k, rx in _PATTERNS if rx.fullmatch(m.text)), None)
+        if kind not in ("weekday", "relative", "daymonth"):
+            out.append(m)
+            continue
+        try:
+            value = parse_expression(Found(kind, m.text, m.start, m.end, _tense(text, m.start)), base, languages)
+        except Exception:  # noqa: BLE001 - dateparser on odd input
+            value = None
+        out.append(DateMention(text=m.text, start=m.start, end=m.end, value=value))
+    return out
+
+
 # ---- the publication date -----------------------------------------------------------------------------
 
 

@@ -150,7 +150,7 @@ def prepare(raw: RawDocument, settings: Settings, furniture: FurnitureModel | No
     text_script = script_of(text[:3000])
     for ptext in paragraphs_text:
         # short paragraphs (list items, bylines) take the article's language unless their script differs
-        plang = detect_language(ptext[:400], None) if len(ptext) >= PARAGRAPH_MIN_CHARS or \
+        plang = detect_language(ptext[:400], language) if len(ptext) >= PARAGRAPH_MIN_CHARS or \
             script_of(ptext) != text_script else language
         paragraphs.append(Paragraph(pos, pos + len(ptext), plang))
         pos += len(ptext) + 2

@@ -4,36 +4,44 @@
 >>> comparison = compare_story(story, articles, settings.compare, embedder.encode)
 >>> html = render_report(comparison, articles, "html")
 
-Quote groups and their mutations (:mod:`.quote_groups`), fact alignment, coverage and conflicts (:mod:`.facts`),
-framing signals (:mod:`.framing`), cited summaries (:mod:`.summary`), timelines (:mod:`.timeline`) and reports
-(:mod:`.report`).  Every function here is a plain function over records: no database, no terminal, no network
+Quote groups — one per statement (:mod:`.statements`), each report's changes against the statement's first report
+(:mod:`.quote_diff`, speakers unified across articles by :mod:`.names`) — in :mod:`.quote_groups`; the public
+``spread`` contract (:mod:`.spread`); fact alignment, coverage and conflicts (:mod:`.facts`), framing signals
+(:mod:`.framing`), cited summaries (:mod:`.summary`), timelines (:mod:`.timeline`), and how all of it is shown
+(:mod:`.present`, :mod:`.report`).  Every function here is a plain function over records: no database, no terminal, no network
 (except the optional abstractive summary endpoint, when configured).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from storylens.compare._text import CachedEmbed, script
+from storylens.clean.dates import reanchor_mentions
+from storylens.compare._text import CachedEmbed, script, time_order
 from storylens.compare.facts import align, build_facts, coverage, order_facts
 from storylens.compare.framing import framing_signals
 from storylens.compare.quote_groups import diff_quotes, group_quotes
 from storylens.compare.report import render_report, render_terminal
+from storylens.compare.spread import spread_contract
 from storylens.compare.summary import abstractive, lead_baseline, summarize
 from storylens.compare.timeline import build_timeline
 from storylens.model import Article, Narrative, NarrativeComparison, Story, StoryComparison, StorySummary
 from storylens.settings import CompareSettings
 
 __all__ = [
-    "compare_narrative", "compare_story", "diff_quotes", "framing_signals", "group_quotes", "lead_baseline",
-    "render_report", "render_terminal",
+    "COMPARE_VERSION", "compare_narrative", "compare_story", "diff_quotes", "framing_signals", "group_quotes", "lead_baseline",
+    "render_report", "render_terminal", "spread_contract",
 ]
 
 Embed = Callable[[list[str]], np.ndarray]
+# the format of a StoryComparison: a cached comparison of another version is computed again
+# (2: statements as the unit of a quote group, changes against the first report, diffs over the carried text)
+COMPARE_VERSION = 2
 _caches: dict[int, CachedEmbed] = {}
 _lock = threading.Lock()
 
@@ -53,7 +61,21 @@ def _cached(embed: Embed | None) -> CachedEmbed:
 
 
 def _ordered(articles: Sequence[Article]) -> list[Article]:
-    return sorted(articles, key=lambda a: (a.published.value or dt.date.max, a.id))
+    """The articles in date order (then time, where the metadata gave one), with their relative dates anchored on
+    their own (possibly corrected) date."""
+    return [_anchored(a) for a in sorted(articles, key=lambda a: (*time_order(a), a.id))]
+
+
+def _anchored(a: Article) -> Article:
+    """``a`` with "on Monday" / "yesterday" / "June 16" resolved against its publication date as it stands now (the
+    date may have been corrected after the mentions were resolved: a weekday-dated article moved back a week)."""
+    if not a.date_mentions:
+        return a
+    langs = sorted({a.language or "en", "en"} | ({"ru"} if any(p.language == "ru" for p in a.paragraphs) else set()))
+    mentions = reanchor_mentions(a.text, a.date_mentions, a.published.value, langs)
+    if [m.value for m in mentions] == [m.value for m in a.date_mentions]:
+        return a
+    return dataclasses.replace(a, date_mentions=mentions)
 
 
 def compare_story(story: Story, articles: Sequence[Article], settings: CompareSettings | None = None,
@@ -68,11 +90,11 @@ def compare_story(story: Story, articles: Sequence[Article], settings: CompareSe
     order_facts(al)
     facts = build_facts(al)
     cov = coverage(arts, al, facts, exclusive_min_words=settings.exclusive_min_words, widely=settings.widely_reported)
-    summary = summarize(al, facts, arts, settings.summary_sentences)
+    summary = summarize(al, facts, arts, settings.summary_sentences, settings.summary_words)
     return StoryComparison(
         story_id=story.id, quote_groups=groups, coverage=cov, framing=framing_signals(arts), summary=summary,
         timeline=build_timeline(arts, groups, al), title=story.title, articles=[a.id for a in arts],
-        abstract=abstractive(summary, facts, settings, arts),
+        abstract=abstractive(summary, facts, settings, arts), version=COMPARE_VERSION,
     )
 
 
@@ -93,8 +115,8 @@ def compare_narrative(narrative: Narrative, stories: Sequence[Story], articles_b
         order_facts(al)
         facts = build_facts(al)
         groups = group_quotes(arts, cached, story_id=s.id)
-        parts.append(StorySummary(s.id, s.title, s.first_seen, s.last_seen,
-                                  summarize(al, facts, arts, settings.summary_sentences), [a.id for a in arts]))
+        summary = summarize(al, facts, arts, settings.summary_sentences, settings.summary_words)
+        parts.append(StorySummary(s.id, s.title, s.first_seen, s.last_seen, summary, [a.id for a in arts]))
         timeline.extend(build_timeline(arts, groups, al, story_id=s.id))
     timeline.sort(key=lambda e: (e.date, 0 if e.kind == "event" else 1, e.label))
     recurring = [g for g in group_quotes(all_articles, cached, story_id=narrative.id)

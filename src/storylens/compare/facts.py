@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +18,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from storylens.compare._text import CachedEmbed, content_stems, outlet_label, script, sentences
-from storylens.model import Article, Conflict, Coverage, Fact, FactMention
+from storylens.model import Article, Conflict, Coverage, Fact, FactMention, Span
 
 LEX_SAME = 0.38  # average TF-IDF cosine to a fact's sentences, same language
 EMB_CROSS = 0.58  # embedding cosine of a translation (unrelated sentences stay below ~0.4)
@@ -54,10 +54,33 @@ def is_dateline(text: str) -> bool:
     return bool(_DATELINE_ONLY.match(text.strip())) and len(text.split()) <= 8
 
 
+def reporting_sentences(a: Article) -> list[Span]:
+    """The article's sentences, a quotation never cut in two: the sentences a direct quote spans (``"A. B," she
+    said.``) are one sentence with their attribution, so a fact is a whole sentence of reporting and never a
+    fragment such as ``B," she said.``"""
+    sents = sentences(a)
+    spans = sorted((q.start, q.end) for q in a.quotes if q.kind != "indirect" and q.end > q.start)
+    if not spans or len(sents) < 2:
+        return sents
+    out: list[Span] = []
+    for sp in sents:
+        if out and _inside_same_quote(spans, out[-1].end, sp.start):
+            prev = out[-1]
+            out[-1] = Span(prev.start, sp.end, a.text[prev.start:sp.end])
+        else:
+            out.append(sp)
+    return out
+
+
+def _inside_same_quote(spans: list[tuple[int, int]], end_prev: int, start_next: int) -> bool:
+    """A quote starts before the end of one sentence and goes on past the start of the next."""
+    return any(qs < end_prev and start_next < qe for qs, qe in spans)
+
+
 def collect_sentences(articles: Sequence[Article]) -> list[Sent]:
     out: list[Sent] = []
     for ai, a in enumerate(articles):
-        for k, s in enumerate(sentences(a)):
+        for k, s in enumerate(reporting_sentences(a)):
             if len(content_stems(s.text)) < MIN_WORDS - 1 or len(s.text.split()) < MIN_WORDS or is_dateline(s.text):
                 continue
             out.append(Sent(a, outlet_label(a), s.text, s.start, s.end, script(s.text), k, ai))
@@ -178,56 +201,97 @@ def numbers(text: str) -> list[tuple[float, str, str]]:
     return out
 
 
+SAME_SENTENCE = 0.5  # overlap of content words (values left out) for two sentences to state one thing
+
+
+@dataclass(slots=True)
+class _Value:
+    kind: str  # number kind ("count", "pct"), "date" or "person"
+    value: float | dt.date | str
+    written: str
+    left: frozenset[str]  # content stems just before the value: what it is attached to
+    right: frozenset[str]  # and just after
+
+
+def _context(text: str, s: int, e: int, k: int = 2) -> tuple[frozenset[str], frozenset[str]]:
+    before = [w for w in content_stems(text[:s]) if not w[:1].isdigit()]
+    after = [w for w in content_stems(text[e:]) if not w[:1].isdigit()]
+    return frozenset(before[-k:]), frozenset(after[:k])
+
+
+def _values(sent: Sent) -> list[_Value]:
+    """Numbers, resolved dates and person names of one sentence, each with the words it is attached to."""
+    text, out = sent.text, []
+    for m in _NUM_RE.finditer(text):
+        for value, kind, written in numbers(m.group(0)):
+            left, right = _context(text, m.start(), m.end())
+            out.append(_Value(kind, value, written, left, right))
+    for d in sent.article.date_mentions:
+        if d.value and sent.start <= d.start < sent.end:
+            left, right = _context(text, d.start - sent.start, d.end - sent.start)
+            out.append(_Value("date", d.value, d.text, left, right))
+    for en in sent.article.entities:
+        if en.label == "PERSON" and sent.start <= en.start < sent.end:
+            left, right = _context(text, en.start - sent.start, en.end - sent.start)
+            out.append(_Value("person", en.name or en.text, en.text, left, right))
+    return out
+
+
+def _masked(text: str) -> set[str]:
+    return {w for w in content_stems(text) if not w[:1].isdigit()}
+
+
+def _same_statement(wa: set[str], wb: set[str]) -> bool:
+    """Two sentences' content words (values left out) agree enough for the sentences to state one thing."""
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= SAME_SENTENCE
+
+
+def _clash(x: _Value, y: _Value) -> bool:
+    """Two values of one slot (the same kind, attached to the same words) that disagree."""
+    if x.kind != y.kind or not (x.left & y.left or x.right & y.right):
+        return False
+    if x.kind == "date":
+        return x.value != y.value
+    if x.kind == "person":
+        return x.value != y.value and fuzz.ratio(str(x.value), str(y.value)) >= 80
+    a, b = float(x.value), float(y.value)  # type: ignore[arg-type]
+    return a != b and 0.5 <= a / b <= 2 and max(a, b) >= 10 and not (a.is_integer() and a < 10)
+
+
 def conflicts(al: Alignment, facts: list[Fact]) -> list[Conflict]:
+    """Values that disagree between two outlets' sentences of one aligned fact: the two sentences state the same
+    thing (most of their words agree once the values are left out) and the two values fill the same slot (the
+    same kind, attached to the same words).  Each conflict carries both sentences as evidence."""
     found: list[Conflict] = []
+    kinds = {"count": "number", "pct": "number", "date": "date", "person": "name"}
     for fact, members in zip(facts, al.facts, strict=True):
         if len(fact.outlets) < 2:
             continue
-        by_outlet: dict[str, list[tuple[float, str, str]]] = defaultdict(list)
-        dates: dict[str, set[dt.date]] = defaultdict(set)
-        people: dict[str, set[str]] = defaultdict(set)
-        for i in members:
-            s = al.sents[i]
-            by_outlet[s.outlet].extend(numbers(s.text))
-            for d in s.article.date_mentions:
-                if d.value and s.start <= d.start < s.end:
-                    dates[s.outlet].add(d.value)
-            for e in s.article.entities:
-                if e.label == "PERSON" and s.start <= e.start < s.end:
-                    people[s.outlet].add(e.name or e.text)
-        # numbers: the same kind and magnitude, different values
-        values: dict[str, list[str]] = {}
-        outlets = list(by_outlet)
-        for a in outlets:
-            for b in outlets:
-                if a >= b:
+        vals = {i: vs for i in members if (vs := _values(al.sents[i]))}
+        masked = {i: _masked(al.sents[i].text) for i in vals}
+        by_kind: dict[str, tuple[dict[str, set[str]], dict[str, list[str]]]] = {}
+        with_values = [i for i in members if i in vals]
+        for n, i in enumerate(with_values):
+            for j in with_values[n + 1:]:
+                a, b = al.sents[i], al.sents[j]
+                if a.outlet == b.outlet or not _same_statement(masked[i], masked[j]):
                     continue
-                va = {v for v, _, _ in by_outlet[a]}
-                vb = {v for v, _, _ in by_outlet[b]}
-                for x, kx, rx in by_outlet[a]:
-                    if x in vb:
-                        continue
-                    for y, ky, ry in by_outlet[b]:
-                        if y in va or kx != ky or x == y:
+                # a value both sentences share is agreement, not a slot in dispute
+                shared = {str(x.value) for x in vals[i]} & {str(y.value) for y in vals[j]}
+                for x in vals[i]:
+                    for y in vals[j]:
+                        if str(x.value) in shared or str(y.value) in shared or not _clash(x, y):
                             continue
-                        if 0.5 <= x / y <= 2 and max(x, y) >= 10 and not (float(x).is_integer() and x < 10):
-                            values.setdefault(a, []).append(rx)
-                            values.setdefault(b, []).append(ry)
-        if values:
-            # the outlets agreeing with the majority value are listed too, so the reader sees both sides
-            found.append(Conflict(fact.id, "number", {k: sorted(set(v)) for k, v in values.items()}))
-        single = {o: next(iter(d)) for o, d in dates.items() if len(d) == 1}
-        if len(set(single.values())) > 1:
-            found.append(Conflict(fact.id, "date", {o: [d.isoformat()] for o, d in single.items()}))
-        names = [(o, n) for o, ns in people.items() for n in ns]
-        clash: dict[str, list[str]] = {}
-        for o1, n1 in names:
-            for o2, n2 in names:
-                if o1 < o2 and n1 != n2 and fuzz.ratio(n1, n2) >= 80:
-                    clash.setdefault(o1, []).append(n1)
-                    clash.setdefault(o2, []).append(n2)
-        if clash:
-            found.append(Conflict(fact.id, "name", {k: sorted(set(v)) for k, v in clash.items()}))
+                        values, evidence = by_kind.setdefault(kinds[x.kind], ({}, {}))
+                        for s_, val in ((a, x), (b, y)):
+                            shown = val.value.isoformat() if isinstance(val.value, dt.date) else val.written
+                            values.setdefault(s_.outlet, set()).add(str(shown))
+                            ev = evidence.setdefault(s_.outlet, [])
+                            if s_.text not in ev:
+                                ev.append(s_.text)
+        for kind, (values, evidence) in by_kind.items():
+            found.append(Conflict(fact.id, kind, {o: sorted(vs_) for o, vs_ in values.items()},  # type: ignore[arg-type]
+                                  evidence))
     return found
 
 

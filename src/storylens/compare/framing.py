@@ -1,7 +1,7 @@
 """Framing signals per article and outlet, reported as evidence with the sentences, never as a verdict.
 
 * ``attribution_verb``: the verb an outlet uses to introduce a speaker ("said" vs "argued", "claimed",
-  "repeated the whole list of accusations"); ``speaker`` names whom it is used for.
+  "repeated"; the sentence is the evidence); ``speaker`` names whom it is used for.
 * ``unattributed_evaluation``: a sentence with an evaluative word that no one is quoted or cited as saying —
   the outlet's own voice.
 * ``quote_share``: the share of the article's text that is quotation.
@@ -20,7 +20,10 @@ from storylens.model import Article, FramingSignal
 NEUTRAL_VERBS = frozenset(["say", "says", "said", "tell", "tells", "told", "add", "adds", "added", "state", "states", "stated", "note", "notes", "noted", "explain", "explains", "explained", "announce", "announces", "announced", "report", "reports", "reported", "write", "writes", "wrote", "answer", "answered", "reply", "replied", "ask", "asked", "expressed", "stressed", "emphasized", "emphasised", "сказал", "сказала", "заявил", "заявила", "отметил", "отметила", "добавил", "добавила", "сообщил", "сообщила", "написал", "написала", "пояснил", "пояснила"])
 LOADED_VERBS = frozenset(["argue", "argues", "argued", "claim", "claims", "claimed", "allege", "alleges", "alleged", "insist", "insists", "insisted", "admit", "admits", "admitted", "concede", "concedes", "conceded", "assure", "assures", "assured", "boast", "boasts", "boasted", "accuse", "accuses", "accused", "complain", "complains", "complained", "deny", "denies", "denied", "repeat", "repeats", "repeated", "lament", "laments", "lamented", "warn", "warns", "warned", "threaten", "threatened", "admonish", "admonished", "confess", "confessed", "contend", "contends", "contended", "purport", "purports", "purported", "утверждает", "утверждал", "утверждала", "заявляет", "признал", "признала", "настаивает", "настаивал", "настаивала", "обвинил", "обвинила", "пожаловался", "пожаловалась", "уверяет", "уверял", "уверяла", "повторил", "повторила", "пригрозил", "пригрозила"])
 # evaluative words that mark an outlet's own judgement when no one is quoted as saying them
-EVALUATIVE = frozenset(["aggressive", "aggression", "unfortunately", "sadly", "shockingly", "disastrous", "disaster", "absurd", "outrageous", "scandalous", "meaningless", "baseless", "unfounded", "so-called", "notorious", "infamous", "reckless", "dangerous", "cynical", "hypocritical", "failed", "failure", "setback", "blow", "humiliating", "humiliation", "triumph", "historic", "landmark", "controversial", "dubious", "questionable", "alarming", "worrying", "troubling", "brave", "bold", "heroic", "shameful", "russophobic", "russophobia", "hysteria", "propaganda", "regime", "puppet", "junta", "slammed", "blasted", "lashed", "агрессивн", "провал", "позорн", "скандальн", "абсурдн", "циничн", "лицемерн", "истери", "пропаганд", "режим", "так", "называем", "печальн"])
+EVALUATIVE = frozenset(["aggressive", "aggression", "unfortunately", "sadly", "shockingly", "disastrous", "disaster", "absurd", "outrageous", "scandalous", "meaningless", "baseless", "unfounded", "so-called", "notorious", "infamous", "reckless", "dangerous", "cynical", "hypocritical", "failed", "failure", "setback", "blow", "humiliating", "humiliation", "triumph", "historic", "landmark", "controversial", "dubious", "questionable", "alarming", "worrying", "troubling", "brave", "bold", "heroic", "shameful", "russophobic", "russophobia", "hysteria", "propaganda", "regime", "puppet", "junta", "slammed", "blasted", "lashed", "агрессивн", "провал", "позорн", "скандальн", "абсурдн", "циничн", "лицемерн", "истери", "пропаганд", "режим", "печальн"])
+# evaluative phrases of several words (a word of them alone is neutral: Russian "так" is "so", "thus"); a Russian
+# word matches its inflected forms by prefix
+EVALUATIVE_PHRASES = ("так называем", "so called")
 LOADED_WORDS = frozenset(["regime", "puppet", "junta", "hysteria", "russophobia", "russophobic", "propaganda", "so-called", "aggression", "aggressor", "accusations", "militants", "terrorists", "thugs", "mob", "rioters", "hawks", "warmonger", "warmongering", "slammed", "blasted", "lashed", "ruthless", "brutal", "draconian", "crackdown", "radical", "extremist", "режим", "марионеточн", "хунта", "истерия", "русофоби", "пропаганд", "агресси", "боевик", "террорист", "провокаци"])
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 _ATTRIB = re.compile(r"\b(according to|said|says|told|claimed|argued|по словам|заявил|сообщил|считает)\b", re.I)
@@ -41,6 +44,15 @@ def _matches(word: str, lexicon: frozenset[str]) -> bool:
         stems = sorted((x for x in lexicon if not x.isascii() and len(x) >= 5), key=len, reverse=True)
         rx = _PREFIXES[lexicon] = re.compile("^(?:" + "|".join(map(re.escape, stems)) + ")")
     return bool(rx.match(w))
+
+
+_PHRASE_RX = [re.compile(r"(?<!\w)" + r"[\s-]+".join(re.escape(w) + (r"\w*" if not w.isascii() else "")
+                                                     for w in p.split()) + r"(?!\w)", re.I) for p in EVALUATIVE_PHRASES]
+
+
+def _phrases(text: str) -> list[str]:
+    """Evaluative phrases of several words in ``text``, as written."""
+    return [m.group(0) for rx in _PHRASE_RX for m in rx.finditer(text)]
 
 
 def _in_quote(a: Article, start: int, end: int) -> bool:
@@ -94,9 +106,7 @@ def framing_signals(articles: Sequence[Article]) -> list[FramingSignal]:
                     continue
                 if w in LOADED_VERBS and st not in seen_cues:
                     seen_cues.add(st)
-                    phrase = s.text[m.start():m.start() + 60].split(":")[0].split(",")[0]
-                    value = w if w not in ("repeated", "repeats", "repeat") else phrase.strip().lower()
-                    out.append(FramingSignal(a.id, outlet, "attribution_verb", value, s.text, st, en,
+                    out.append(FramingSignal(a.id, outlet, "attribution_verb", w, s.text, st, en,
                                              speaker=_speaker_near(a, s.start, s.end)))
                 elif _matches(w, LOADED_WORDS):
                     out.append(FramingSignal(a.id, outlet, "loaded_word", w, s.text, st, en))
@@ -106,7 +116,7 @@ def framing_signals(articles: Sequence[Article]) -> list[FramingSignal]:
             if _ATTRIB.search(s.text) or _speaker_near(a, s.start, s.end) and re.search(
                     r"\b(said|says|told|added|stressed|noted|argued|claimed)\b", s.text):
                 continue
-            hits = [m.group(0) for m in toks if _matches(m.group(0), EVALUATIVE)]
+            hits = [m.group(0) for m in toks if _matches(m.group(0), EVALUATIVE)] + _phrases(s.text)
             if hits:
                 out.append(FramingSignal(a.id, outlet, "unattributed_evaluation", ", ".join(dict.fromkeys(hits)),
                                          s.text, s.start, s.end))

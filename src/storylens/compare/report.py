@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from storylens.compare._text import outlet_label, short_id
 from storylens.compare.framing import attribution_table
+from storylens.compare.present import LABEL, GroupView, diff_parts, ops_parts, spread_view, statement_text
 from storylens.model import (
     Article,
     DiffOp,
     NarrativeComparison,
-    QuoteGroup,
+    QuoteVariant,
     StoryComparison,
     SummarySentence,
     TimelineEvent,
@@ -25,12 +26,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 Comparison = StoryComparison | NarrativeComparison
-MUTATION_LABEL = {
-    "identical": "verbatim", "cut": "cut", "extended": "extended", "words_changed": "words changed",
-    "words_inserted": "outlet's words inserted", "name_changed": "name changed", "tense_changed": "tense changed",
-    "translated": "translated", "paraphrased": "paraphrased", "speaker_changed": "speaker changed",
-}
-MAX_FACT_COLUMNS = 30
+MUTATION_LABEL = LABEL
+MAX_FACT_ROWS = 30
 
 
 def _numbering(comparison: Comparison, articles: Sequence[Article]) -> dict[str, int]:
@@ -43,8 +40,20 @@ def _cites(s: SummarySentence, num: dict[str, int]) -> list[int]:
     return sorted(num[a] for a in s.citations if a in num)
 
 
-def _group_outlets(g: QuoteGroup) -> list[str]:
-    return list(dict.fromkeys(v.outlet or "unknown outlet" for v in g.variants))
+def _outlet_rows(comparison: Comparison, articles: Sequence[Article], num: dict[str, int]) -> list[dict[str, Any]]:
+    """One row per outlet: its articles (citation numbers, first date) in citation order."""
+    rows: dict[str, dict[str, Any]] = {}
+    by_id = {a.id: a for a in articles}
+    for aid, n in sorted(num.items(), key=lambda x: x[1]):
+        a = by_id.get(aid)
+        if a is None:
+            continue
+        r = rows.setdefault(outlet_label(a), {"outlet": outlet_label(a), "nums": [], "first": a.published.value,
+                                              "languages": set()})
+        r["nums"].append(n)
+        if a.language:
+            r["languages"].add(a.language)
+    return list(rows.values())
 
 
 def _timeline_svg(events: Sequence[TimelineEvent], width: int = 960) -> str:
@@ -115,23 +124,23 @@ def _view(comparison: Comparison, articles: Sequence[Article]) -> dict[str, Any]
         return view
     cov = comparison.coverage
     counts = cov.counts or cov.matrix
-    cols = list(range(len(cov.facts)))
-    keep = [f for f in cols if len(cov.facts[f].outlets) > 1]
+    rows = list(range(len(cov.facts)))
+    keep = [f for f in rows if len(cov.facts[f].outlets) > 1]
     exclusive_ids = {fid for ids in cov.exclusive.values() for fid in ids}
-    keep += [f for f in cols if cov.facts[f].id in exclusive_ids and f not in keep]
-    keep = sorted(keep)[:MAX_FACT_COLUMNS]
+    keep += [f for f in rows if cov.facts[f].id in exclusive_ids and f not in keep]
+    keep = sorted(keep)[:MAX_FACT_ROWS]
     top = max((c for row in counts for c in row), default=1)
     fact_by_id = {f.id: f for f in cov.facts}
     outlets_all = sorted({outlet_label(a) for a in articles})
+    spread = spread_view(comparison.quote_groups)
     view.update(
         kind="story", title=comparison.title or comparison.story_id, id=comparison.story_id,
         summary=[(s, _cites(s, num)) for s in comparison.summary],
         abstract=[(s, _cites(s, num)) for s in comparison.abstract],
-        groups=comparison.quote_groups,
-        multi_groups=[g for g in comparison.quote_groups if len(g.variants) > 1],
-        single_groups=[g for g in comparison.quote_groups if len(g.variants) == 1],
+        groups=comparison.quote_groups, spread=spread, outlet_rows=_outlet_rows(comparison, articles, num),
         outlets=cov.outlets, facts=[cov.facts[f] for f in keep],
-        heat=[[{"v": counts[o][f], "c": _heat(counts[o][f], top)} for f in keep] for o in range(len(cov.outlets))],
+        # transposed: one row per fact, one column per outlet (outlets are few, facts many)
+        heat=[[{"v": counts[o][f], "c": _heat(counts[o][f], top)} for o in range(len(cov.outlets))] for f in keep],
         exclusive={o: [fact_by_id[i] for i in ids] for o, ids in cov.exclusive.items() if ids},
         omitted={o: [fact_by_id[i] for i in ids] for o, ids in cov.omitted.items() if ids},
         conflicts=[(c, fact_by_id.get(c.fact_id)) for c in cov.conflicts],
@@ -151,6 +160,9 @@ def _env() -> Any:
     env = Environment(loader=PackageLoader("storylens.compare", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["short"] = short_id
+    env.globals["parts"] = diff_parts
+    env.globals["statement"] = statement_text
+    env.globals["spread_of"] = spread_view
     return env
 
 
@@ -172,54 +184,81 @@ def render_report(comparison: Comparison, articles: Sequence[Article],
 # ---- markdown -------------------------------------------------------------------------------------------------
 
 
-def _md_diff(ops: Sequence[DiffOp]) -> str:
+def _md_parts(v: QuoteVariant) -> str:
     out = []
-    for op in ops:
-        if op.op == "equal":
-            out.append(op.variant)
-        elif op.op == "delete":
-            out.append(f"~~{op.canonical}~~")
-        elif op.op == "insert":
-            out.append(f"**{op.variant}**")
+    for kind, text in diff_parts(v):
+        if kind == "text":
+            out.append(text)
+        elif kind == "del":
+            out.append(f"~~{text}~~")
         else:
-            out.append(f"~~{op.canonical}~~ **{op.variant}**")
-    return " ".join(out)
+            out.append(f"**{text}**")
+    return "".join(out)
+
+
+def _md_diff(ops: Sequence[DiffOp]) -> str:
+    return "".join(text if kind == "text" else f"~~{text}~~" if kind == "del" else f"**{text}**"
+                   for kind, text in ops_parts(ops))
 
 
 def _md_cites(nums: list[int]) -> str:
     return "".join(f"[{n}]" for n in nums)
 
 
+def _carrier(v: QuoteVariant, num: dict[str, int]) -> str:
+    return f"{v.outlet or 'unknown outlet'} {v.published or ''} [{num.get(v.article_id, '?')}]".replace("  ", " ")
+
+
+def _md_group(gv: GroupView, num: dict[str, int]) -> list[str]:
+    g, f = gv.group, gv.first
+    lines = [f"### {g.speaker or 'unknown speaker'}: “{statement_text(g)}”", "",
+             f"First reported by **{_carrier(f, num)}** · {gv.n_articles} articles · group `{g.id}`", ""]
+    for v in gv.changed:
+        lines.append(f"- **{_carrier(v, num)}** — *{', '.join(LABEL.get(m, m) for m in v.mutations)}*: "
+                     f"“{_md_parts(v)}”")
+        if v.details:
+            lines.append(f"  - {'; '.join(v.details)}")
+    if gv.verbatim:
+        lines.append("- verbatim: " + ", ".join(_carrier(v, num) for v in gv.verbatim))
+    return [*lines, ""]
+
+
 def _markdown(comparison: Comparison, articles: Sequence[Article]) -> str:
     v = _view(comparison, articles)
+    num = v["num"]
     lines = [f"# {v['title']}", "", f"`{v['id']}`", ""]
     if v["kind"] == "narrative":
         for st in v["stories"]:
             s = st["s"]
             lines += [f"## {s.title} ({s.first_seen} – {s.last_seen})", ""]
             lines += [f"- {x.text} {_md_cites(c)}" for x, c in st["summary"]] + [""]
+        lines += ["## Quotes that recur across the stories", ""]
+        for g in v["groups"]:
+            sv = spread_view([g])
+            for gv in sv.changed + sv.verbatim + sv.single:
+                lines += _md_group(gv, num)
     else:
         lines += ["## Summary", ""] + [f"- {s.text} {_md_cites(c)}" for s, c in v["summary"]] + [""]
-    groups = v["multi_groups"] if v["kind"] == "story" else v["groups"]
-    lines += ["## Quotes carried by several articles", ""]
-    for g in groups:
-        lines += [f"### {g.speaker or 'unknown speaker'}: “{g.canonical}”", "",
-                  f"First carried by **{g.first_outlet or 'unknown outlet'}** ({g.first_published or 'no date'}) · "
-                  f"group `{g.id}`", ""]
-        for var in g.variants:
-            muts = ", ".join(MUTATION_LABEL.get(m, m) for m in var.mutations)
-            lines.append(f"- **{var.outlet or 'unknown outlet'}** {var.published or ''} [{v['num'].get(var.article_id, '?')}]"
-                         f" — *{muts}*: {_md_diff(var.diff) if var.diff and 'translated' not in var.mutations else var.text}")
-            if var.details:
-                lines.append(f"  - {'; '.join(var.details)}")
-        lines.append("")
-    if v["kind"] == "story":
-        lines += ["## Coverage (outlet × fact)", ""]
+        lines += ["## Outlets", ""] + [f"- **{r['outlet']}** {r['first'] or 'no date'} "
+                                       f"{_md_cites(r['nums'])}" for r in v["outlet_rows"]] + [""]
+        sp = v["spread"]
+        lines += ["## Quotes that changed on the way (biggest change first; changes against the first report)", ""]
+        for gv in sp.changed:
+            lines += _md_group(gv, num)
+        if not sp.changed:
+            lines += ["No report changed a quote carried by several articles.", ""]
+        if sp.verbatim:
+            lines += ["## Quotes carried verbatim", ""]
+            for gv in sp.verbatim:
+                lines.append(f"- {gv.group.speaker or 'unknown speaker'}: “{statement_text(gv.group)}” — first "
+                             f"{_carrier(gv.first, num)}; also " + ", ".join(_carrier(x, num) for x in gv.verbatim))
+            lines.append("")
+        lines += ["## Coverage (fact × outlet)", ""]
         facts = v["facts"]
-        lines.append("| outlet | " + " | ".join(f.id for f in facts) + " |")
-        lines.append("|---|" + "---|" * len(facts))
-        for o, row in zip(v["outlets"], v["heat"], strict=True):
-            lines.append(f"| {o} | " + " | ".join(str(c["v"]) if c["v"] else "·" for c in row) + " |")
+        lines.append("| fact | " + " | ".join(v["outlets"]) + " |")
+        lines.append("|---|" + "---|" * len(v["outlets"]))
+        for f, row in zip(facts, v["heat"], strict=True):
+            lines.append(f"| {f.id} | " + " | ".join(str(c["v"]) if c["v"] else "·" for c in row) + " |")
         lines.append("")
         lines += [f"- **{f.id}** ({len(f.outlets)} outlets): {f.text}" for f in facts] + [""]
         if v["exclusive"]:
@@ -233,20 +272,22 @@ def _markdown(comparison: Comparison, articles: Sequence[Article]) -> str:
         if v["conflicts"]:
             lines += ["### Conflicting numbers, dates, names", ""]
             for c, f in v["conflicts"]:
-                vals = "; ".join(f"{o}: {', '.join(x)}" for o, x in c.values.items())
-                lines.append(f"- {c.kind} in {c.fact_id} ({f.text if f else ''}): {vals}")
+                lines.append(f"- {c.kind} in {c.fact_id} ({f.text if f else ''}):")
+                for o, x in c.values.items():
+                    ev = "; ".join(c.evidence.get(o, []))
+                    lines.append(f"  - **{o}**: {', '.join(x)}" + (f" — “{ev}”" if ev else ""))
             lines.append("")
         lines += ["## Framing", ""]
-        for sp, per in v["verbs"].items():
-            lines.append(f"- **{sp}**: " + "; ".join(f"{o}: {', '.join(vs)}" for o, vs in per.items()))
+        for sp_, per in v["verbs"].items():
+            lines.append(f"- **{sp_}**: " + "; ".join(f"{o}: {', '.join(vs)}" for o, vs in per.items()))
         for s in v["evaluations"]:
             lines.append(f"- own voice ({s.outlet}): “{s.sentence}” — *{s.value}*")
         for s in v["shares"]:
-            lines.append(f"- quote share {s.outlet} [{v['num'].get(s.article_id, '?')}]: {float(s.value):.0%}")
+            lines.append(f"- quote share {s.outlet} [{num.get(s.article_id, '?')}]: {float(s.value):.0%}")
         lines.append("")
     lines += ["## Timeline", ""]
     for e in v["timeline"]:
-        lines.append(f"- **{e.date}** {e.label} " + "".join(f"[{v['num'][a]}]" for a in e.articles if a in v["num"]))
+        lines.append(f"- **{e.date}** {e.label} " + "".join(f"[{num[a]}]" for a in e.articles if a in num))
     lines += ["", "## Articles", ""]
     for a in v["articles"]:
         lines.append(f"{a['n']}. {a['outlet']} · {a['published'] or 'no date'} · {a['title'] or a['short']} (`{a['id']}`)")
@@ -256,66 +297,91 @@ def _markdown(comparison: Comparison, articles: Sequence[Article]) -> str:
 # ---- terminal -------------------------------------------------------------------------------------------------
 
 
-def diff_markup(ops: Sequence[DiffOp], plain: bool = False) -> str:
-    """Rich markup of a word diff: struck red deletions and green insertions on a terminal; wdiff-style
-    ``[-deleted-]`` / ``{+inserted+}`` markers when the output is a file or a pipe, where colours are lost."""
+def parts_markup(parts: Sequence[tuple[str, str]], plain: bool = False) -> str:
+    """Rich markup of a quote as carried: struck red dropped words and green inserted ones on a terminal;
+    wdiff-style ``[-dropped-]`` / ``{+inserted+}`` markers when the output is a file or a pipe."""
     from rich.markup import escape
 
-    parts: list[str] = []
-    for op in ops:
-        if op.op == "equal":
-            parts.append(escape(op.variant))
-        if op.op in ("delete", "replace") and op.canonical:
-            parts.append(escape(f"[-{op.canonical}-]") if plain else f"[red strike]{escape(op.canonical)}[/red strike]")
-        if op.op in ("insert", "replace") and op.variant:
-            parts.append(escape(f"{{+{op.variant}+}}") if plain else f"[green]{escape(op.variant)}[/green]")
-    return " ".join(p for p in parts if p)
+    out: list[str] = []
+    for kind, text in parts:
+        if kind == "text":
+            out.append(escape(text))
+        elif kind == "del":
+            out.append(escape(f"[-{text}-]") if plain else f"[red strike]{escape(text)}[/red strike]")
+        else:
+            out.append(escape(f"{{+{text}+}}") if plain else f"[green]{escape(text)}[/green]")
+    return "".join(out)
+
+
+def diff_markup(ops: Sequence[DiffOp], plain: bool = False) -> str:
+    """Rich markup of a variant's diff ops (see :func:`parts_markup`)."""
+    return parts_markup(ops_parts(ops), plain)
+
+
+def _term_group(gv: GroupView, num: dict[str, int], console: Console) -> None:
+    from rich.markup import escape
+
+    g, f = gv.group, gv.first
+    plain = not console.is_terminal
+    console.print(f"\n[bold]{escape(g.speaker or 'unknown speaker')}[/bold]: “{escape(statement_text(g))}”")
+    console.print(f"  [dim]first: {escape(_carrier(f, num))} · {gv.n_articles} articles · {g.id}[/dim]")
+    for v in gv.changed:
+        console.print(f"  [bold]{escape(_carrier(v, num))}[/bold] [magenta]"
+                      f"{escape(', '.join(LABEL.get(m, m) for m in v.mutations))}[/magenta]")
+        console.print("    “" + parts_markup(diff_parts(v), plain) + "”")
+        if v.details:
+            console.print(f"    [dim]{escape('; '.join(v.details))}[/dim]")
+    if gv.verbatim:
+        console.print("  [dim]verbatim:[/dim] " + escape(", ".join(_carrier(v, num) for v in gv.verbatim)))
 
 
 def render_terminal(comparison: Comparison, articles: Sequence[Article], console: Console) -> None:
-    """The summary with citations, quote groups with variants and mutations, the coverage matrix and the timeline."""
+    """The summary with citations, the outlets, the quotes that changed (biggest change first; verbatim carriers in
+    one line), the quotes carried verbatim, the coverage matrix and the timeline."""
     from rich.markup import escape
     from rich.table import Table
 
     v = _view(comparison, articles)
+    num = v["num"]
     if v["kind"] == "narrative":
         for st in v["stories"]:
             s = st["s"]
             console.print(f"\n[bold]{escape(s.title)}[/bold] [dim]{s.first_seen} – {s.last_seen}[/dim]")
             for x, c in st["summary"]:
                 console.print(f"  • {escape(x.text)} [cyan]{escape(_md_cites(c))}[/cyan]")
+        sv = spread_view(v["groups"])
+        console.print(f"\n[bold]Quotes that recur across the stories[/bold] ({len(v['groups'])})")
+        for gv in sv.changed + sv.verbatim + sv.single:
+            _term_group(gv, num, console)
     else:
         console.print("\n[bold]Summary[/bold]")
         for s, c in v["summary"]:
             console.print(f"  • {escape(s.text)} [cyan]{escape(_md_cites(c))}[/cyan]")
-    groups = v["multi_groups"] if v["kind"] == "story" else v["groups"]
-    console.print(f"\n[bold]Quote groups[/bold] ({len(groups)} carried by several articles)")
-    for g in groups:
-        console.print(f"\n[bold]{escape(g.speaker or 'unknown speaker')}[/bold]: “{escape(g.canonical)}”")
-        console.print(f"  [dim]{g.id} · first: {escape(g.first_outlet or 'unknown outlet')} ({g.first_published})[/dim]")
-        for var in g.variants:
-            muts = ", ".join(MUTATION_LABEL.get(m, m) for m in var.mutations)
-            console.print(f"  [bold]{escape(var.outlet or 'unknown outlet')}[/bold] {var.published or ''} "
-                          f"[{v['num'].get(var.article_id, '?')}] [magenta]{escape(muts)}[/magenta]")
-            if "translated" in var.mutations or "paraphrased" in var.mutations or not var.diff:
-                console.print(f"    {escape(var.text)}")
-            else:
-                console.print("    " + diff_markup(var.diff, plain=not console.is_terminal))
-            if var.details:
-                console.print(f"    [dim]{escape('; '.join(var.details))}[/dim]")
+        console.print("\n[bold]Outlets[/bold]  " + escape(" · ".join(
+            f"{r['outlet']} {r['first'] or ''} {_md_cites(r['nums'])}".replace("  ", " ") for r in v["outlet_rows"])))
+        sp = v["spread"]
+        n_multi = len(sp.changed) + len(sp.verbatim)
+        console.print(f"\n[bold]Quotes that changed[/bold] ({len(sp.changed)} of {n_multi} carried by several "
+                      "articles; changes against the first report, biggest first)")
+        for gv in sp.changed:
+            _term_group(gv, num, console)
+        if sp.verbatim:
+            console.print(f"\n[bold]Quotes carried verbatim[/bold] ({len(sp.verbatim)})")
+            for gv in sp.verbatim:
+                console.print(f"  “{escape(statement_text(gv.group))}” [dim]{escape(gv.group.speaker or '')} · first "
+                              f"{escape(_carrier(gv.first, num))}; also "
+                              f"{escape(', '.join(_carrier(x, num) for x in gv.verbatim))}[/dim]")
     if v["kind"] == "story" and v["facts"]:
         shared = [k for k, f in enumerate(v["facts"]) if len(f.outlets) > 1][:20]
-        t = Table(title="Coverage: outlet × fact reported by several outlets (articles)", show_lines=False)
-        t.add_column("outlet")
-        for k in shared:
-            t.add_column(v["facts"][k].id, justify="center")
-        for o, row in zip(v["outlets"], v["heat"], strict=True):
-            t.add_row(escape(o), *[("[bold blue]" + str(row[k]["v"]) + "[/]") if row[k]["v"] else "[dim]·[/]"
-                                   for k in shared])
-        console.print(t)
+        t = Table(title="Coverage: facts reported by several outlets × outlet (articles)", show_lines=False)
+        t.add_column("fact")
+        for o in v["outlets"]:
+            t.add_column(escape(o), justify="center", overflow="fold")
         for k in shared:
             f = v["facts"][k]
-            console.print(f"  [dim]{f.id}[/dim] ({len(f.outlets)}) {escape(f.text[:150])}")
+            t.add_row(f"{f.id} {escape(f.text[:70])}", *[("[bold blue]" + str(c["v"]) + "[/]") if c["v"] else "[dim]·[/]"
+                                                         for c in v["heat"][k]])
+        console.print(t)
         for o, fs in v["exclusive"].items():
             console.print(f"[bold]only {escape(o)}[/bold] ({len(fs)} facts):")
             for f in fs[:6]:
@@ -323,10 +389,12 @@ def render_terminal(comparison: Comparison, articles: Sequence[Article], console
         for o, fs in v["omitted"].items():
             console.print(f"[bold]{escape(o)} leaves out[/bold]: " + ", ".join(f.id for f in fs))
         for c, _f in v["conflicts"]:
-            console.print(f"[red]conflict[/red] {c.kind} in {c.fact_id}: "
-                          + escape("; ".join(f"{o}: {', '.join(x)}" for o, x in c.values.items())))
+            console.print(f"[red]conflict[/red] {c.kind} in {c.fact_id}:")
+            for o, x in c.values.items():
+                ev = "; ".join(c.evidence.get(o, []))
+                console.print(f"  {escape(o)}: {escape(', '.join(x))}" + (f" [dim]— “{escape(ev)}”[/dim]" if ev else ""))
     console.print("\n[bold]Timeline[/bold]")
     for e in v["timeline"]:
-        cites = "".join(f"[{v['num'][a]}]" for a in e.articles if a in v["num"])
+        cites = "".join(f"[{num[a]}]" for a in e.articles if a in num)
         console.print(f"  {e.date}  {'[dim]' if e.kind == 'published' else ''}{escape(e.label)}"
                       f"{'[/dim]' if e.kind == 'published' else ''} [cyan]{escape(cites)}[/cyan]")

@@ -1,8 +1,7 @@
 """Cited summaries: extractive by default (offline), optionally abstractive through an OpenAI-compatible endpoint.
 
-Extractive: facts are ranked by how many outlets carry them, then by centrality (how similar the fact's sentence is
-to the rest of the story) and by whether outlets lead with it; near-repeats of a chosen fact are skipped; the chosen
-sentences are shown in story order and each cites every article that carries its fact.
+Extractive: whole sentences chosen to cover what most articles report (:func:`summarize`), shown in story order,
+each citing every article that carries its fact.
 """
 
 from __future__ import annotations
@@ -10,18 +9,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 
-import numpy as np
-
+from storylens.compare._text import STOPWORDS, tokenize
 from storylens.compare.facts import Alignment
 from storylens.model import Article, Fact, SummarySentence
 from storylens.settings import CompareSettings
 
 log = logging.getLogger(__name__)
-REDUNDANT = 0.45
+# fitted on the even half of NeuS dev (benchmarks/summaries_neus.py); the odd half is held out
+QUOTE_PENALTY = 0.3  # a sentence with quotation marks weighs this much less (summaries report, they do not quote)
+LEAD_BONUS = 0.5  # an outlet's opening sentence weighs 1 + LEAD_BONUS, its n-th 1 + LEAD_BONUS / n
+BUDGET_GROWTH = 0.25  # the word budget grows by this share for every doubling of the story's articles beyond 3
+MIN_SUMMARY_WORDS = 5
+_QUOTE_MARK = re.compile(r"[“”«»\"]")
+_DATELINE = re.compile(r"^(?:[A-Z][\w.'’ ,-]{1,40}?\s?\([A-Z][\w .&-]{1,20}\)\s*[—–-]?\s*(?=[A-Z\"“])|"
+                       r"[A-Z][A-Z.'’ -]{1,30}(?:,\s*[A-Z][\w.'’ -]{1,30})?\s+[—–-]\s+)")
 
 
 def _unbalanced(text: str) -> str:
@@ -38,43 +44,75 @@ def _unbalanced(text: str) -> str:
     return t
 
 
-def summarize(al: Alignment, facts: Sequence[Fact], articles: Sequence[Article], n_sentences: int) -> list[SummarySentence]:
+def _units(text: str) -> set[str]:
+    """Content-word stems and stem bigrams of a text: what a summary sentence covers."""
+    st = [t.stem for t in tokenize(text) if not t.is_ellipsis and t.key not in STOPWORDS and len(t.key) > 1]
+    return set(st) | {f"{a}_{b}" for a, b in zip(st, st[1:], strict=False)}
+
+
+def strip_dateline(text: str) -> str:
+    """A sentence without the dateline it opens with ('Washington (Agency) —', 'SEOUL, South Korea —')."""
+    return _DATELINE.sub("", text, count=1).strip() or text
+
+
+def word_budget(n_articles: int, words: int) -> int:
+    """The summary's length in words: ``words`` for a story of three articles, growing slowly with its size."""
+    return int(words * (1 + BUDGET_GROWTH * math.log2(max(1.0, n_articles / 3))))
+
+
+def summarize(al: Alignment, facts: Sequence[Fact], articles: Sequence[Article], n_sentences: int,
+              n_words: int = 60) -> list[SummarySentence]:
+    """Whole sentences that together cover what most articles report, each citing every article of its fact.
+
+    A word or word pair weighs the number of articles (text and title) that use it when more than one does: what
+    several outlets report is what the story is about.  Sentences in the story's main language are taken greedily
+    (one per aligned fact, any outlet's wording) by the weight of what they add that earlier choices did not cover,
+    per square root of their length, preferring outlets' opening sentences and plain reporting over quotation, until the word budget
+    (:func:`word_budget`) or ``n_sentences`` is reached; they are shown in story order."""
     if not facts:
         return []
     order = {a.id: k for k, a in enumerate(articles)}
     langs = Counter(s.lang for s in al.sents)
     main = langs.most_common(1)[0][0] if langs else "en"
-    n_out = max(1, len({s.outlet for s in al.sents}))
-    central = np.clip(al.sim, 0, 1).mean(axis=1) if len(al.sents) else np.zeros(0)
-    cmax = float(central.max()) if len(central) else 1.0
-    reps: list[int] = []
-    scores: list[float] = []
-    for members in al.facts:
+    counts: Counter[str] = Counter()
+    for a in articles:
+        counts.update(_units(a.text) | _units(a.title or ""))
+    shared = any(c > 1 for c in counts.values())
+    weight = {u: float(c) if c > 1 else (0.0 if shared else 1.0) for u, c in counts.items()}
+    cands: list[tuple[int, int, str, set[str], int, bool]] = []  # fact, position, text, units, words, quotes
+    for f, members in enumerate(al.facts):
         pool = [i for i in members if al.sents[i].lang == main] or members
-        rep = max(pool, key=lambda i: (float(al.sim[i, pool].mean()), -al.sents[i].order))
-        reps.append(rep)
-        outlets = len({al.sents[i].outlet for i in members})
-        arts = len({al.sents[i].article.id for i in members})
-        lead = 1.0 if any(al.sents[i].order <= 1 for i in members) else 0.0
-        words = len(al.sents[rep].text.split())
-        short_pen = 0.5 if words < 7 else 0.0
-        scores.append(outlets / n_out * 3 + arts * 0.1 + float(central[rep]) / (cmax or 1) + 0.4 * lead - short_pen)
-    chosen: list[int] = []
-    for f in sorted(range(len(facts)), key=lambda f: -scores[f]):
-        if len(chosen) >= n_sentences:
+        for i in pool:  # any outlet's wording of the fact may be the one that covers most
+            text = strip_dateline(al.sents[i].text)
+            n = len(re.findall(r"\w+", text))
+            if n >= MIN_SUMMARY_WORDS:
+                cands.append((f, al.sents[i].order, text, _units(text), n, bool(_QUOTE_MARK.search(text))))
+    budget = word_budget(len(articles), n_words)
+    covered: set[str] = set()
+    chosen: list[tuple[int, int, str, set[str], int, bool]] = []
+    words = 0
+
+    def gain(c: tuple[int, int, str, set[str], int, bool]) -> float:
+        g = sum(weight.get(u, 0.0) for u in c[3] - covered) / c[4] ** 0.5
+        return g * (1 - QUOTE_PENALTY * c[5]) * (1 + LEAD_BONUS / (1 + c[1]))
+
+    while cands and words < budget and len(chosen) < n_sentences:
+        best = max(cands, key=gain)
+        if gain(best) <= 0:
             break
-        if any(al.sim[reps[f], reps[g]] >= REDUNDANT for g in chosen):
-            continue
-        chosen.append(f)
+        chosen.append(best)
+        covered |= best[3]
+        words += best[4]
+        cands = [c for c in cands if c[0] != best[0]]  # one sentence per fact
 
     def pos(f: int) -> tuple[dt.date, int, int]:
         s = al.sents[min(al.facts[f], key=lambda i: (al.sents[i].art_order, al.sents[i].order))]
         return (s.article.published.value or dt.date.max, s.art_order, s.order)
 
     out = []
-    for f in sorted(chosen, key=pos):
-        cites = sorted({m.article_id for m in facts[f].mentions}, key=lambda a: order.get(a, 1 << 30))
-        out.append(SummarySentence(_unbalanced(al.sents[reps[f]].text), cites, facts[f].id))
+    for c in sorted(chosen, key=lambda c: pos(c[0])):
+        cites = sorted({m.article_id for m in facts[c[0]].mentions}, key=lambda a: order.get(a, 1 << 30))
+        out.append(SummarySentence(_unbalanced(c[2]), cites, facts[c[0]].id))
     return out
 
 
