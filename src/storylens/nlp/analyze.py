@@ -172,5 +172,6 @@ def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMen
     for q, ref in zip(raw, refs, strict=True):
         body = text[q.start:q.end] if not q.segments else " ".join(text[s:e] for s, e in q.segments)
         cue = Span(q.cue[0], q.cue[1], text[q.cue[0]:q.cue[1]]) if q.cue else None
-        out.append(Quote(body, q.start, q.end, q.kind, ref, cue))  # type: ignore[arg-type]
+        segs = [Span(s, e, text[s:e]) for s, e in q.segments] if q.segments and len(q.segments) > 1 else []
+        out.append(Quote(body, q.start, q.end, q.kind, ref, cue, segments=segs))  # type: ignore[arg-type]
     return out

@@ -292,15 +292,12 @@ class Frames:
                     rf = None
             if rf is not None:
                 attributed = self.attribute_from_frame(q, rf, self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS))
-                # a split quote: "A," he said, "B."
-                if attributed and k + 1 < len(self.segs):
-                    nxt = self.segs[k + 1]
-                    gap = self.text[seg.end:nxt.start]
-                    if "\n" not in gap and not re.search(r"[.!?]\s*$", gap) and len(gap) < 200 \
-                            and re.search(r"[,:\u2013\u2014]\s*$", gap):
-                        q.end = nxt.cend
-                        q.segments = [(seg.cstart, seg.cend), (nxt.cstart, nxt.cend)]
-                        merged_into[k + 1] = q
+                if attributed:
+                    for j in self.continuation(k):
+                        q.segments = (q.segments or [(seg.cstart, seg.cend)]) + [(self.segs[j].cstart,
+                                                                                  self.segs[j].cend)]
+                        q.end = self.segs[j].cend
+                        merged_into[j] = q
             if not attributed:
                 lf = self.left_frame(k)
                 if lf is not None:
@@ -328,6 +325,32 @@ class Frames:
             if not attributed and self._embedded(seg, q, first, n_words) is None:
                 continue
             out.append(q)
+        return out
+
+    def continuation(self, k: int) -> list[int]:
+        """The segments after segment ``k`` that are the same attribution (PolNeAR's convention, and one
+        statement for a reader): ``"A," he said, "B."`` (the attribution interrupts one sentence) and
+        ``"A," he said. "B."`` (the quote goes on in the next sentence with no attribution of its own).  A
+        segment with a frame of its own, in another paragraph, or after other words is not."""
+        out: list[int] = []
+        if k + 1 >= len(self.segs):
+            return out
+        seg, nxt = self.segs[k], self.segs[k + 1]
+        gap = self.text[seg.end:nxt.start]
+        if "\n" in gap or len(gap) > 300 or not self.words_between(seg.end, nxt.start):
+            return out
+        if re.search(r"[,:\u2013\u2014]\s*$", gap) and not re.search(r"[.!?]\s*$", gap):
+            out.append(k + 1)  # "A," he said, "B."
+        elif re.search(r"[.!?][)\]]?\s*$", gap) and not self.text[nxt.cstart:nxt.cstart + 1].islower():
+            # "A," he said. "B.": the gap is the attribution's one sentence, and B has no cue of its own
+            idx = [i for i in self.range(seg.end, nxt.start) if self.toks[i].pos != "PUNCT"]
+            if len({self.toks[i].sent for i in idx}) != 1:
+                return out
+            rf = self.right_frame(k + 1)
+            if rf is not None and self.text[self.segs[k + 1].end:self.toks[rf[0]].start].strip() in ("", ",") \
+                    and self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS) is not None:
+                return out
+            out.append(k + 1)
         return out
 
     def _embedded(self, seg: Segment, q: RawQuote, first: int, n_words: int) -> bool | None:
