@@ -111,5 +111,10 @@ def test_titles_in_marks_are_not_quotes_but_fragments_are() -> None:
     texts = [q.text for q in a.quotes]
     assert "Face the Nation" not in texts
     assert "too costly" in texts
-    # the partial keeps its own quote; the reported clause around it is one more attribution
-    assert any(q.kind == "indirect" and "a waste of money" in q.text for q in a.quotes)
+    # the fragment and the reported clause around it are one attribution: the clause's span, the quoted words
+    # as its text and segment
+    q = next(q for q in a.quotes if "a waste of money" in q.text)
+    assert q.kind == "partial" and q.text == "a waste of money"
+    assert a.text[q.start:q.end] == "the plan was \u201ca waste of money\u201d for the city"
+    assert [(g.start, g.end) for g in q.segments] == [(a.text.index("a waste"), a.text.index("\u201d for"))]
+    assert len([x for x in a.quotes if x.start <= q.start < x.end]) == 1

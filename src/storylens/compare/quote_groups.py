@@ -38,6 +38,7 @@ from storylens.compare._text import (
     tokenize,
 )
 from storylens.model import Article, DiffOp, MutationKind, Quote, QuoteGroup, QuoteVariant
+from storylens.nlp.statements import statements
 
 SAME_RATIO = 0.6  # 2*matched/(len a + len b) for two quotes to be the same quote
 CONTAIN = 0.8  # share of the shorter quote's words found in the longer one
@@ -96,7 +97,7 @@ def _quotes(articles: Sequence[Article]) -> list[_Q]:
     out: list[_Q] = []
     for order, a in enumerate(articles):
         lang = a.language or script(a.text)
-        for n, q in enumerate(a.quotes):
+        for n, q in enumerate(s for q0 in a.quotes for s in statements(q0, a.text)):  # nlp: one quote per attribution
             toks = tokenize(q.text)
             stems = [t.stem for t in toks if not t.is_ellipsis]
             if not stems:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from storylens.model import Article, EntityMention, Quote, Span, SpeakerRef
-from storylens.nlp.attribution import Frames, RawQuote
+from storylens.nlp.attribution import Frames, RawQuote, one_per_attribution
 from storylens.nlp.backends import Parsed, Tok, parse_english, parse_russian
 from storylens.nlp.marks import find_segments, paragraphs
 from storylens.nlp.mentions import (
@@ -81,14 +81,7 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     frames = Frames(text, toks, segs, [(s, e, lab) for s, e, lab, _ in ents], paras)
     direct = frames.quotes()
     indirect = frames.indirect(direct)
-    # a partial quote inside a reported clause ("said that voting fraud is “a big problem”") is part of that
-    # one attribution: keep the clause, not the fragment a second time
-    # (a partial that shares the clause's cue stays too: it is the speaker's own words, "a “deterrence and
-    # dialogue” approach", which the seeds list as a quote of its own)
-    clauses = [(q.start, q.end, q.cue) for q in indirect]
-    direct = [q for q in direct if q.kind != "partial"
-              or not any(s <= q.start and q.end <= e and q.cue != c for s, e, c in clauses)]
-    raw = sorted(direct + indirect, key=lambda q: (q.start, q.end))
+    raw = one_per_attribution(text, direct, indirect)
     names = ArticleNames(text, toks, ents, lang)
 
     mentions: list[EntityMention] = []
@@ -172,6 +165,6 @@ def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMen
     for q, ref in zip(raw, refs, strict=True):
         body = text[q.start:q.end] if not q.segments else " ".join(text[s:e] for s, e in q.segments)
         cue = Span(q.cue[0], q.cue[1], text[q.cue[0]:q.cue[1]]) if q.cue else None
-        segs = [Span(s, e, text[s:e]) for s, e in q.segments] if q.segments and len(q.segments) > 1 else []
+        segs = [Span(s, e, text[s:e]) for s, e in q.segments or [] if q.segments != [(q.start, q.end)]]
         out.append(Quote(body, q.start, q.end, q.kind, ref, cue, segments=segs))  # type: ignore[arg-type]
     return out

@@ -24,13 +24,14 @@ from storylens.nlp.lexicon import (
     is_en_cue,
     is_ru_cue,
 )
-from storylens.nlp.marks import Segment
+from storylens.nlp.marks import CLOSERS, Segment
 
 SUBJ = frozenset({"nsubj", "nsubjpass", "nsubj:pass"})
 HOP = frozenset({"advcl", "xcomp", "conj", "parataxis", "acl", "dep"})
 COMP = frozenset({"ccomp"})
 _ADJ_RIGHT = re.compile(r"^[\s,;:\u2013\u2014\u2012-]*$")
 _ADJ_LEFT = re.compile(r"[,:\u2013\u2014-]\s*$")
+CLOSE_MARKS = CLOSERS + '"'
 _SENT_END = frozenset({".", "!", "?", "\u2026"})
 _WORD = re.compile(r"\w+")
 # '“…,” Scott Pruitt, the Republican attorney general of Oklahoma, one of the states suing the EPA, said'
@@ -542,6 +543,51 @@ class Frames:
     def _mostly_quoted(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
         cov = sum(max(0, min(e, qe) - max(s, qs)) for qs, qe in spans)
         return cov >= 0.5 * (e - s)
+
+
+def _parts(q: RawQuote) -> list[tuple[int, int]]:
+    return list(q.segments) if q.segments else [(q.start, q.end)]
+
+
+def one_per_attribution(text: str, direct: list[RawQuote], indirect: list[RawQuote]) -> list[RawQuote]:
+    """One quote per attribution, as PolNeAR annotates and as a reader counts them.
+
+    * words in marks inside a reported clause ("said that voting fraud is “a big problem”") belong to that
+      clause's attribution: one quote of kind ``partial`` spanning the clause, its quoted words as ``segments``;
+    * fragments of one sentence with one cue and speaker ("called him a “liar” and a “bully”") are one quote
+      with a segment per fragment.
+    """
+    taken: set[int] = set()
+    out: list[RawQuote] = []
+    for c in indirect:
+        # a quote with a cue of its own inside the clause ("…, saying: «…»") is an attribution of its own: the
+        # clause ends before that cue
+        for q in direct:
+            if q.kind == "direct" and q.cue is not None and q.cue != c.cue and c.start < q.cue[0] < c.end \
+                    and c.start <= q.start < c.end:
+                c.end = min(c.end, q.cue[0])
+        while c.end > c.start and not text[c.end - 1].isalnum() and text[c.end - 1] not in CLOSE_MARKS:
+            c.end -= 1
+        inside = [q for q in direct if id(q) not in taken and c.start <= q.start and q.end <= c.end]
+        if inside:
+            taken.update(id(q) for q in inside)
+            c.kind = "partial"
+            c.segments = [p for q in inside for p in _parts(q)]
+            if c.speaker is None:
+                c.speaker = next((q.speaker for q in inside if q.speaker is not None), None)
+                c.cue = c.cue or next((q.cue for q in inside if q.cue is not None), None)
+        out.append(c)
+    out.extend(q for q in direct if id(q) not in taken)
+    merged: list[RawQuote] = []
+    for q in sorted(out, key=lambda q: (q.start, q.end)):
+        last = merged[-1] if merged else None
+        if last is not None and q.kind == last.kind == "partial" and q.sent == last.sent and q.cue is not None \
+                and q.cue == last.cue and q.speaker == last.speaker and q.start >= last.end:
+            last.segments = _parts(last) + _parts(q)
+            last.end = q.end
+            continue
+        merged.append(q)
+    return merged
 
 
 _TITLE_SMALL = frozenset(["a", "an", "the", "of", "in", "on", "to", "for", "with", "and", "or", "at", "by", "from", "as", "is", "vs"])
