@@ -7,7 +7,7 @@ paragraphs go through natasha.  Offsets always index ``Article.text``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from storylens.model import Article, EntityMention, Quote, Span, SpeakerRef
 from storylens.nlp.attribution import Frames, RawQuote, one_per_attribution
@@ -81,6 +81,8 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     frames = Frames(text, toks, segs, [(s, e, lab) for s, e, lab, _ in ents], paras)
     direct = frames.quotes()
     indirect = frames.indirect(direct)
+    indirect += frames.phrased(parsed.sents, direct, _person_test(text, ents))
+    frames.continue_reported(indirect, parsed.sents)
     raw = one_per_attribution(text, direct, indirect)
     names = ArticleNames(text, toks, ents, lang)
 
@@ -117,6 +119,21 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     a.quotes = quotes
 
 
+def _person_test(text: str, ents: list[tuple[int, int, str, str | None]]) -> Callable[[int, int], bool]:
+    """Whether text[s:e] names a person of the article: a person entity, or the surname of one in any case
+    ("PENCE" in a transcript)."""
+    persons = [(s, e) for s, e, lab, _ in ents if lab in PERSON]
+    surnames = {text[s:e].split()[-1].casefold() for s, e in persons if text[s:e].split()}
+
+    def test(s: int, e: int) -> bool:
+        if any(ps < e and s < pe for ps, pe in persons):
+            return True
+        words = text[s:e].split()
+        return bool(words) and words[-1].casefold() in surnames
+
+    return test
+
+
 def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMention]) -> list[Quote]:
     text = names.text
     refs: list[SpeakerRef | None] = [None] * len(raw)
@@ -125,6 +142,12 @@ def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMen
         if q.speaker is None:
             continue
         s, e = q.speaker
+        outer = next((j for j in range(len(raw)) if j != i and raw[j].kind != "indirect"
+                      and raw[j].start <= s < e <= raw[j].end and refs[j] is not None), None)
+        if outer is not None and text[s:e].lower() in ("i", "we", "я", "мы"):
+            # "I"/"we" inside someone's quote is that speaker
+            refs[i] = SpeakerRef(refs[outer].name, text[s:e], s, e)  # type: ignore[union-attr]
+            continue
         r = names.resolve(s, e, timeline)
         refs[i] = SpeakerRef(r.name, text[s:e], s, e)
         if r.name:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from storylens.nlp.backends import Tok
+from storylens.nlp.frames import Framed, colon_frame, sentence_frames
 from storylens.nlp.lexicon import (
     EN_NEEDS_XCOMP,
     EN_PRONOUNS,
@@ -34,6 +35,15 @@ _ADJ_LEFT = re.compile(r"[,:\u2013\u2014-]\s*$")
 CLOSE_MARKS = CLOSERS + '"'
 _SENT_END = frozenset({".", "!", "?", "\u2026"})
 _WORD = re.compile(r"\w+")
+_REPORTED_MOOD = frozenset({"would", "could", "might", "should"})
+_BREAK = re.compile(r"(\w*)[.!?]['\"\u201d\u2019)]?\s+['\"\u201c\u2018(]?[A-Z\u0410-\u042f\u0401]")
+
+
+def _sentence_break(s: str) -> bool:
+    """A sentence ends inside ``s`` (not after a title or an initial: "Mr. Obama", "Charles G. Koch")."""
+    from storylens.nlp.lexicon import TITLES
+
+    return any(len(m.group(1)) > 1 and m.group(1).lower() not in TITLES for m in _BREAK.finditer(s))
 # '“…,” Scott Pruitt, the Republican attorney general of Oklahoma, one of the states suing the EPA, said'
 RIGHT_FRAME_WORDS = 20
 
@@ -313,6 +323,13 @@ class Frames:
                                 q.speaker = (self.toks[i].start, self.toks[e].end)
                                 attributed = True
                                 break
+                        # "He disagreed: “…”": the verb that introduces the quote, its subject the speaker
+                        v = next((i for i in range(lf[1], lf[0] - 1, -1) if self.toks[i].pos == "VERB"), None)
+                        subj = self._subject(v) if v is not None and not attributed else None
+                        if v is not None and subj is not None and self.is_personish(subj):
+                            q.cue = (self.toks[v].start, self.toks[v].end)
+                            q.speaker = self.np_span(subj)
+                            attributed = True
             if attributed and q.speaker is not None and q.start > q.speaker[1] and content[:1].islower():
                 q.kind = "partial"  # "По словам Шойгу, «армия выполнила …»": a fragment after its attribution
             if not attributed and colon:
@@ -340,6 +357,8 @@ class Frames:
         gap = self.text[seg.end:nxt.start]
         if "\n" in gap or len(gap) > 300 or not self.words_between(seg.end, nxt.start):
             return out
+        if _sentence_break(gap.rstrip(" \"'\u201c\u201e\u00ab\u2018")[:-1]):
+            return out  # "A," Lee said. He disagreed: "B.": another sentence, another attribution
         if re.search(r"[,:\u2013\u2014]\s*$", gap) and not re.search(r"[.!?]\s*$", gap):
             out.append(k + 1)  # "A," he said, "B."
         elif re.search(r"[.!?][)\]]?\s*$", gap) and not self.text[nxt.cstart:nxt.cstart + 1].islower():
@@ -513,6 +532,58 @@ class Frames:
                                 speaker=self.np_span(acc[2], (acc[1], ahi)), para=self.para_of(s), sent=sent))
         return out
 
+    def phrased(self, sents: list[tuple[int, int]], direct: list[RawQuote], is_person: Callable[[int, int], bool],
+                ) -> list[RawQuote]:
+        """Attributions framed by a phrase ("As Lee put it, …", «По мнению Пескова, …») and "Name: …" paragraphs.
+        A frame around a quote that has no speaker yet gives it one instead of a second attribution."""
+        out: list[RawQuote] = []
+        spans = [(q.start, q.end) for q in direct]
+        found: list[Framed] = []
+        for s, e in sents:
+            first = bisect.bisect_left(self.starts, s)
+            ru = first < len(self.toks) and self.toks[first].lang == "ru"
+            found.extend(sentence_frames(self.text, s, e, ru))
+        for ps, pe in self.paras:
+            f = colon_frame(self.text, ps, pe)
+            if f is not None and is_person(*f.source):
+                found.append(f)
+        for f in found:
+            inside = [q for q in direct if f.start <= q.start < f.end]
+            if self._mostly_quoted(f.start, f.end, spans):
+                for q in inside:
+                    if q.speaker is None:
+                        q.speaker, q.cue, q.inherit = f.source, f.cue, None
+                continue
+            t = bisect.bisect_left(self.starts, f.start)
+            out.append(RawQuote(f.start, f.end, "indirect", cue=f.cue, speaker=f.source, para=self.para_of(f.start),
+                                sent=self.toks[t].sent if t < len(self.toks) else 0))
+        return out
+
+    def continue_reported(self, quotes: list[RawQuote], sents: list[tuple[int, int]]) -> None:
+        """Reported speech that goes on in the next sentences of its paragraph: "He said the bridge was finished.
+        It would cost less …" — a sentence with no cue and no quote of its own whose verb is in the reported
+        mood (would, could, might, should) continues the attribution before it."""
+        ends = [e for _, e in sents]
+        for q in quotes:
+            if q.kind != "indirect" or q.cue is None:
+                continue
+            k = bisect.bisect_left(ends, q.end)
+            while k + 1 < len(sents) and not self.words_between(q.end, sents[k][1]):
+                s, e = sents[k + 1]
+                idx = list(self.range(s, e))
+                if not idx or self.para_of(s) != q.para or self.toks[idx[0]].lang == "ru" \
+                        or any(self.seg_of[i] >= 0 or self.is_cue(i) for i in idx):
+                    break
+                root = next((i for i in idx if self.toks[i].dep == "root"), None)
+                if root is None or not any(self.toks[c].dep == "aux" and self.toks[c].lemma in _REPORTED_MOOD
+                                           for c in self.children[root]):
+                    break
+                subj = self._subject(root)
+                if subj is not None and self.ent_of[subj] in ("PERSON", "PER"):
+                    break  # a new actor: the writer's own sentence
+                q.end = self.toks[idx[-1]].end if self.toks[idx[-1]].pos != "PUNCT" else self.toks[idx[-2]].end
+                k += 1
+
     def _clause(self, lo: int, hi: int, marks: tuple[str, ...]) -> tuple[int, int] | None:
         """Character span of the reported clause in tokens lo..hi, its opening punctuation, conjunction and
         ``marks`` ("that") and its closing punctuation trimmed; None when fewer than three tokens remain."""
@@ -571,7 +642,9 @@ def one_per_attribution(text: str, direct: list[RawQuote], indirect: list[RawQuo
         inside = [q for q in direct if id(q) not in taken and c.start <= q.start and q.end <= c.end]
         if inside:
             taken.update(id(q) for q in inside)
-            c.kind = "partial"
+            quoted = sum(e - s for q in inside for s, e in _parts(q))
+            c.kind = "direct" if all(q.kind == "direct" for q in inside) and quoted >= 0.8 * (c.end - c.start) \
+                else "partial"
             c.segments = [p for q in inside for p in _parts(q)]
             if c.speaker is None:
                 c.speaker = next((q.speaker for q in inside if q.speaker is not None), None)

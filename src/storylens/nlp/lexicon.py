@@ -63,12 +63,6 @@ GENERIC_ORG_WORDS = frozenset(_w("alliance organization organisation bloc agency
 ORG_DESCRIPTORS = frozenset(_w("alliance bloc organization organisation agency union coalition"))
 TREATY_WORDS = frozenset(_w("treaty agreement accord pact convention"))
 
-FEMALE_FIRST = frozenset(_w("""
-hillary maria melania ivanka chelsea nancy elizabeth kellyanne theresa angela marine sarah susan mary patricia
-jennifer linda barbara jessica karen lisa michelle kamala nikki huma donna debbie hope condoleezza madeleine
-samantha loretta janet sheryl carly ruth sonia elena amy kirsten claire tammy dianne heidi jeanne maxine
-valentina natalia olga irina anna tatiana ekaterina svetlana ursula federica jacinda
-"""))
 FEMALE_TITLES = frozenset(_w("mrs ms miss madam lady spokeswoman chairwoman"))
 MALE_TITLES = frozenset(_w("mr sir lord spokesman chairman king prince"))
 

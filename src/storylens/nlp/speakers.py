@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass, field
 
 from storylens.nlp.backends import Tok
+from storylens.nlp.gender import name_gender
 from storylens.nlp.lexicon import (
     EN_PRONOUNS,
-    FEMALE_FIRST,
     FEMALE_TITLES,
     GENERIC_LEADERS,
     GENERIC_ORG_WORDS,
@@ -285,12 +285,13 @@ class ArticleNames:
     # ---- gender and pronouns ------------------------------------------------------------------------------
     def _learn_gender(self) -> None:
         for s, _e, name in self.persons:
-            first = name.split()[0].lower()
             raw = self.text[max(0, s - 6):s].lower()
-            if first in FEMALE_FIRST or any(raw.strip().rstrip(".").endswith(t) for t in FEMALE_TITLES):
+            if any(raw.strip().rstrip(".").endswith(t) for t in FEMALE_TITLES):
                 self.gender.setdefault(name, "f")
             elif any(raw.strip().rstrip(".").endswith(t) for t in MALE_TITLES):
                 self.gender.setdefault(name, "m")
+            elif len(name.split()) >= 2 and (g := name_gender(name.split()[0])) is not None:
+                self.gender.setdefault(name, g)
             if self.lang == "ru":
                 parts = name.lower().split()
                 female = parts[-1].endswith(("ова", "ева", "ина", "ая")) or (
@@ -322,6 +323,15 @@ class ArticleNames:
                 return n
         return None
 
+    def group_before(self, pos: int) -> str | None:
+        """"they": the organisation named last before ``pos`` in the same or the previous paragraph."""
+        lo = self.text.rfind("\n", 0, max(0, self.text.rfind("\n", 0, pos)))
+        orgs = [(s, e, n) for s, e, lab, n in self.ents if lab == "ORG" and lo <= s and e <= pos]
+        if not orgs:
+            return None
+        s, e, n = orgs[-1]
+        return clean_org(n or self.text[s:e])
+
     # ---- a speaker mention -------------------------------------------------------------------------------------
     def resolve(self, s: int, e: int, speakers: list[tuple[int, str]]) -> Resolved:
         text = self.text[s:e]
@@ -334,6 +344,9 @@ class ArticleNames:
             c = self.canonical(text)
             if len(c.split()) >= 2 and c in {p[2] for p in self.persons}:
                 return Resolved(c, "person")  # a surname the parser did not tag
+        if w in ("they", "они"):
+            org = self.group_before(s)
+            return Resolved(org, "org") if org else Resolved(None, "pronoun")
         if w in EN_PRONOUNS or w in RU_PRONOUNS:
             return Resolved(self.resolve_pronoun(w, s, speakers), "pronoun")
         r = self.resolve_role(text)
