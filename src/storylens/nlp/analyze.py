@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from storylens.model import Article, EntityMention, Quote, Span, SpeakerRef
 from storylens.nlp.attribution import Frames, RawQuote, one_per_attribution
 from storylens.nlp.backends import Parsed, Tok, parse_english, parse_russian
-from storylens.nlp.marks import find_segments, paragraphs
+from storylens.nlp.marks import dialogue_segments, find_segments, paragraphs
 from storylens.nlp.mentions import (
     NUMERIC,
     add_treaties,
@@ -76,14 +76,21 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     toks = parsed.toks
     ents = add_treaties(text, relabel_persons(text, repair_persons(text, toks, parsed.ents)))
     # a name or a word in marks («Газпрома») is not a quote and must not cut the phrases around it
-    segs = [g for g in find_segments(text) if len(re.findall(r"\w+", text[g.cstart:g.cend])) >= 2]
+    found = find_segments(text)
+    segs = [g for g in found if len(re.findall(r"\w+", text[g.cstart:g.cend])) >= 2]
+    # one word in marks: a name («Газпрома») unless it is a lower-case word («катастрофической», "reckless")
+    words = [(g.cstart, g.cend, g.end) for g in found if len(re.findall(r"\w+", text[g.cstart:g.cend])) == 1
+             and text[g.cstart:g.cstart + 1].islower()]
+    marked = [(g.start, g.end) for g in segs]
+    segs = sorted(segs + [g for g in dialogue_segments(text) if len(re.findall(r"\w+", text[g.cstart:g.cend])) >= 2
+                          and not any(s < g.end and g.start < e for s, e in marked)], key=lambda g: g.start)
     paras = paragraphs(text) or [(0, len(text))]
     frames = Frames(text, toks, segs, [(s, e, lab) for s, e, lab, _ in ents], paras)
     direct = frames.quotes()
     indirect = frames.indirect(direct)
-    indirect += frames.phrased(parsed.sents, direct, _person_test(text, ents))
+    indirect += frames.phrased(parsed.sents, direct, _person_test(text, ents), indirect)
     frames.continue_reported(indirect, parsed.sents)
-    raw = one_per_attribution(text, direct, indirect)
+    raw = one_per_attribution(text, direct, indirect, words)
     names = ArticleNames(text, toks, ents, lang)
 
     mentions: list[EntityMention] = []

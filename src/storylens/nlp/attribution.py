@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from storylens.nlp.backends import Tok
@@ -21,6 +21,9 @@ from storylens.nlp.lexicon import (
     EN_REPORT_VERBS,
     ROLE_WORDS,
     RU_PRONOUNS,
+    RU_PRONOUNS_POSS,
+    RU_REPORT_NOUNS,
+    RU_REPORT_VERBS,
     RU_ROLE_WORDS,
     is_en_cue,
     is_ru_cue,
@@ -36,6 +39,8 @@ CLOSE_MARKS = CLOSERS + '"'
 _SENT_END = frozenset({".", "!", "?", "\u2026"})
 _WORD = re.compile(r"\w+")
 _REPORTED_MOOD = frozenset({"would", "could", "might", "should"})
+_INNER = re.compile(r"(?P<p>[,.!?\u2026])\s+(?P<d1>[\u2014\u2013])\s+(?P<author>[^\u2014\u2013\u00ab\u00bb\"\u201c\u201d\n]{3,160}?)"
+                    r"[,.]\s+[\u2014\u2013]\s+")
 _BREAK = re.compile(r"(\w*)[.!?]['\"\u201d\u2019)]?\s+['\"\u201c\u2018(]?[A-Z\u0410-\u042f\u0401]")
 
 
@@ -95,9 +100,9 @@ class Frames:
     def para_of(self, pos: int) -> int:
         return max(0, bisect.bisect_right(self.para_starts, pos) - 1)
 
-    def is_cue(self, i: int) -> bool:
+    def is_cue(self, i: int, inside: bool = False) -> bool:
         t = self.toks[i]
-        if self.seg_of[i] >= 0:
+        if self.seg_of[i] >= 0 and not inside:
             return False
         if t.lang == "ru":
             return t.pos in ("VERB", "ADJ") and is_ru_cue(t.lemma)
@@ -293,6 +298,9 @@ class Frames:
             q = RawQuote(seg.cstart, seg.cend, "direct", para=self.para_of(seg.start), continues=seg.continues)
             first = bisect.bisect_left(self.starts, seg.cstart)
             q.sent = self.toks[first].sent if first < len(self.toks) else 0
+            if self.inner_frame(q):
+                out.append(q)
+                continue
             attributed = False
             colon = self.text[:seg.start].rstrip().endswith(":")
             rf = self.right_frame(k) if not colon else None
@@ -345,6 +353,32 @@ class Frames:
             out.append(q)
         return out
 
+    def inner_frame(self, q: RawQuote) -> bool:
+        """«Мы готовы к диалогу, — сказал посол, — но не на любых условиях»: the author's words between dashes
+        inside one pair of marks.  Splits ``q`` into its two parts and attributes it from those words."""
+        m = _INNER.search(self.text, q.start, q.end)
+        if m is None:
+            return False
+        lo = bisect.bisect_left(self.starts, m.start("author"))
+        hi = bisect.bisect_left(self.starts, m.end("author")) - 1
+        v = next((i for i in range(lo, hi + 1) if self.is_cue(i, inside=True)), None)
+        if v is None:
+            return False
+        q.segments = [(q.start, m.start() + (0 if m.group("p") == "," else 1)), (m.end(), q.end)]
+        q.cue = (self.toks[v].start, self.toks[v].end)
+        sub = self._subject(v)
+        if sub is not None and lo <= sub <= hi:
+            q.speaker = self.np_span(sub, (lo, hi))
+        else:  # «…, — сказал посол Андрей Лебедев, — …»: the words after the verb
+            j = next((i for i in range(v + 1, hi + 1) if self.toks[i].pos in ("PROPN", "NOUN", "PRON")), None)
+            q.speaker = (self.toks[j].start, self.toks[hi].end) if j is not None else None
+            if q.speaker is not None:
+                e = q.speaker[1]
+                while e > q.speaker[0] and not self.text[e - 1].isalnum():
+                    e -= 1
+                q.speaker = (q.speaker[0], e)
+        return True
+
     def continuation(self, k: int) -> list[int]:
         """The segments after segment ``k`` that are the same attribution (PolNeAR's convention, and one
         statement for a reader): ``"A," he said, "B."`` (the attribution interrupts one sentence) and
@@ -383,6 +417,8 @@ class Frames:
         lower = content[:1].islower()
         if sent_words_before and is_title_like(content):
             return None  # "on “Fox News Sunday,”", "called her “Miss Piggy”": a title or a name in marks
+        if sent_words_before and not lower and self.toks[before].pos in ("NOUN", "PROPN", "NUM", "DET"):
+            return None  # «фильм «Весна на Заречной улице»», "his 1994 “Contract with America”": a name
         if not sent_words_before:
             q.inherit = "para"  # a quote opening its sentence, with no frame: a neighbour's speaker
             return True
@@ -436,7 +472,8 @@ class Frames:
         cues_used = {q.cue for q in direct if q.cue and q.kind != "partial"}
         for v, t in enumerate(self.toks):
             # ("NATO leaders are expected to agree": a passive stance verb's subject is not its source)
-            report = t.lang != "ru" and t.pos == "VERB" and t.lemma in EN_REPORT_VERBS and self.seg_of[v] < 0 \
+            report = t.pos == "VERB" and (t.lemma in RU_REPORT_VERBS if t.lang == "ru" else t.lemma in EN_REPORT_VERBS) \
+                and self.seg_of[v] < 0 \
                 and not any(self.toks[c].dep in ("nsubjpass", "auxpass", "nsubj:pass") for c in self.children[v])
             if not (self.is_cue(v) or report) or (t.start, t.end) in cues_used:
                 continue
@@ -489,19 +526,24 @@ class Frames:
         # "his claim that …": a report noun with a that-clause; its source is the possessor or the subject of
         # the verb that takes the noun ("Trump repeated the claim that …")
         for n, t in enumerate(self.toks):
-            if t.lang == "ru" or t.pos != "NOUN" or t.lemma not in EN_REPORT_NOUNS or self.seg_of[n] >= 0:
+            nouns = RU_REPORT_NOUNS if t.lang == "ru" else EN_REPORT_NOUNS
+            if t.pos != "NOUN" or t.lemma not in nouns or self.seg_of[n] >= 0:
                 continue
-            cl = [c for c in self.children[n] if c > n and self.toks[c].dep in ("acl", "ccomp", "appos")
-                  and any(self.toks[m].lemma == "that" and self.toks[m].dep == "mark" for m in self.children[c])]
+            # "заявление о том, что …": the clause hangs from "том"
+            heads = [n] + [c for c in self.children[n] if self.toks[c].lemma == "тот" and c > n]
+            cl = [c for h in heads for c in self.children[h] if c > n and self.toks[c].dep in ("acl", "ccomp", "appos")
+                  and any(self.toks[m].lemma in ("that", "что") and self.toks[m].dep == "mark"
+                          for m in self.children[c])]
             if not cl:
                 continue
-            clause = self._clause(*self.subtree(cl[0]), ("that",))
+            clause = self._clause(*self.subtree(cl[0]), ("that", "что"))
             if clause is None:
                 continue
             s, e = clause
             if self._mostly_quoted(s, e, spans):
                 continue
-            poss = [c for c in self.children[n] if self.toks[c].dep == "poss"]
+            poss = [c for c in self.children[n] if self.toks[c].dep == "poss"
+                    or (self.toks[c].dep == "det" and self.toks[c].lemma in RU_PRONOUNS_POSS)]
             src: tuple[int, int] | None = None
             if poss:
                 src = self.np_span(poss[0])
@@ -517,8 +559,8 @@ class Frames:
         # "according to X, <clause>"
         for i in range(len(self.toks) - 1):
             acc = self.according_to(i, min(len(self.toks) - 1, i + 1 + 8))
-            if acc is None or acc[0] != i or self.seg_of[i] >= 0:
-                continue
+            if acc is None or acc[0] != i or self.seg_of[i] >= 0 or self.toks[i].lang == "ru":
+                continue  # (Russian «по словам X, …» is a phrase frame: :mod:`frames`)
             sent = self.toks[i].sent
             idx = [j for j in range(max(0, i - 80), min(len(self.toks), i + 80)) if self.toks[j].sent == sent]
             alo, ahi = self.subtree(i)
@@ -533,7 +575,7 @@ class Frames:
         return out
 
     def phrased(self, sents: list[tuple[int, int]], direct: list[RawQuote], is_person: Callable[[int, int], bool],
-                ) -> list[RawQuote]:
+                found_before: list[RawQuote]) -> list[RawQuote]:
         """Attributions framed by a phrase ("As Lee put it, …", «По мнению Пескова, …») and "Name: …" paragraphs.
         A frame around a quote that has no speaker yet gives it one instead of a second attribution."""
         out: list[RawQuote] = []
@@ -548,6 +590,8 @@ class Frames:
             if f is not None and is_person(*f.source):
                 found.append(f)
         for f in found:
+            if self._mostly_quoted(f.start, f.end, [(q.start, q.end) for q in found_before]):
+                continue  # «Как сообщил Лавров, …»: the verb's clause has it already
             inside = [q for q in direct if f.start <= q.start < f.end]
             if self._mostly_quoted(f.start, f.end, spans):
                 for q in inside:
@@ -591,8 +635,8 @@ class Frames:
             lo += 1
         while hi >= lo and self.toks[hi].pos == "PUNCT":
             hi -= 1
-        if hi - lo < 2:
-            return None
+        if hi - lo < 1:
+            return None  # one word is not a clause; two are ("prices rose", «больница переполнена»)
         return self.toks[lo].start, self.toks[hi].end
 
     def _object_content(self, v: int) -> tuple[int, int] | None:
@@ -602,7 +646,11 @@ class Frames:
         kids = [c for c in self.children[v] if c > v and self.seg_of[c] < 0]
         deps = {"dobj", "obj", "xcomp", "oprd", "dative", "attr", "ccomp"}
         take = [c for c in kids if self.toks[c].dep in deps
-                or (self.toks[c].dep == "prep" and self.toks[c].lemma in ("for", "on", "about", "to", "as", "of"))]
+                or (self.toks[c].dep == "prep" and self.toks[c].lemma in ("for", "on", "about", "to", "as", "of"))
+                # «призвал к диалогу», «выступил против санкций», «высказался за переговоры»
+                or (self.toks[c].dep == "obl" and t.lang == "ru" and any(
+                    self.toks[m].dep == "case" and self.toks[m].lemma in ("к", "за", "против", "о", "об")
+                    for m in self.children[c]))]
         if not take:
             return None
         if t.lemma in EN_NEEDS_XCOMP and not any(self.toks[c].dep == "xcomp" for c in take):
@@ -620,7 +668,8 @@ def _parts(q: RawQuote) -> list[tuple[int, int]]:
     return list(q.segments) if q.segments else [(q.start, q.end)]
 
 
-def one_per_attribution(text: str, direct: list[RawQuote], indirect: list[RawQuote]) -> list[RawQuote]:
+def one_per_attribution(text: str, direct: list[RawQuote], indirect: list[RawQuote],
+                        words: Sequence[tuple[int, int, int]] = ()) -> list[RawQuote]:
     """One quote per attribution, as PolNeAR annotates and as a reader counts them.
 
     * words in marks inside a reported clause ("said that voting fraud is “a big problem”") belong to that
@@ -639,7 +688,14 @@ def one_per_attribution(text: str, direct: list[RawQuote], indirect: list[RawQuo
                 c.end = min(c.end, q.cue[0])
         while c.end > c.start and not text[c.end - 1].isalnum() and text[c.end - 1] not in CLOSE_MARKS:
             c.end -= 1
+        for ws, _we, mark_end in words:  # a clause never ends inside marks: «…назвал ситуацию «катастрофической»»
+            if c.start <= ws < c.end < mark_end:
+                c.end = mark_end
         inside = [q for q in direct if id(q) not in taken and c.start <= q.start and q.end <= c.end]
+        marked = [(ws, we) for ws, we, _ in words if c.start <= ws and we <= c.end]
+        if marked and not inside:
+            c.kind = "partial"
+            c.segments = marked
         if inside:
             taken.update(id(q) for q in inside)
             quoted = sum(e - s for q in inside for s, e in _parts(q))

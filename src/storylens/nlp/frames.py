@@ -65,7 +65,7 @@ def sentence_frames(text: str, s: int, e: int, russian: bool) -> list[Framed]:
             continue
         cs = s + m.start("cue0") if "cue0" in rx.groupindex and m.group("cue0") else s + m.start("cue")
         ce = _content_end(text, s + m.end(), e)
-        if len(re.findall(r"\w+", text[s + m.end():ce])) >= 3:
+        if len(re.findall(r"\w+", text[s + m.end():ce])) >= 2:
             out.append(Framed(s + m.end(), ce, (cs, s + m.end("cue")), (s + m.start("src"), s + m.end("src"))))
         return out
     if not russian:
