@@ -122,7 +122,7 @@ class Quote:
     cue: Span | None = None
     id: str | None = None  # "<article id>:q<n>", set by the analyzer
     # the stretches in quote marks when they are not the whole span: the parts of a quote its attribution
-    # interrupts ("A," she said, "B."), or the quoted words of a reported clause ("said NATO pursues a “dual
+    # interrupts ("A," she said, "B."), or the quoted words of a reported clause ("said the port pursues a “dual
     # track”": start/end span the clause); ``text`` then joins them.  Empty: one contiguous span
     segments: list[Span] = field(default_factory=list)
 

@@ -4,13 +4,13 @@ Merges, each recorded in ``Entity.evidence``:
 
 * same name up to case, spacing, hyphens and a leading "the" ("Donald trump" = "Donald Trump");
 * a surname alone -> the one full name in the store with that surname (two "… Clinton" -> no merge);
-* a role or description resolved inside an article ("the NATO chief" -> Jens Stoltenberg by the article's own
+* a role or description resolved inside an article ("the port chief" -> Ann Lee by the article's own
   apposition) becomes an alias, with the article as evidence; roles are never resolved store-wide (the "US
   president" of 2018 is not the one of 2021);
 * "Long Name (ACR)" in an article ties the name to the acronym;
-* named laws and treaties: "New START agreement" = "New START" (a head word such as "treaty" aside), "СНВ-3" =
-  "СНВ 3"; and two names that fill the same place in one statement of one speaker carried by two articles ("I
-  welcomed the extension of START III" / "I welcome the extension of the New START agreement") are one treaty,
+* named laws and treaties: "Open Skies agreement" = "Open Skies" (a head word such as "treaty" aside), "ДОВ-2" =
+  "ДОВ 2"; and two names that fill the same place in one statement of one speaker carried by two articles ("I
+  welcomed the extension of INF III" / "I welcome the extension of the New INF agreement") are one treaty,
   with both quotes as the evidence.
 Wrong merges are worse than missed ones: ambiguity always leaves entities apart.
 """
@@ -37,7 +37,7 @@ def name_key(name: str, label: str) -> str:
     k = re.sub(r"^(?:the)\s+", "", k)
     k = re.sub(r"[\-\u2010\u2011\u2013]", " ", k)
     k = re.sub(r"[.,]", "", k)
-    k = re.sub(r"(?<=[^\W\d_])(?=\d)", " ", k)  # "снв3" = "снв-3" = "снв 3"
+    k = re.sub(r"(?<=[^\W\d_])(?=\d)", " ", k)  # "дов2" = "дов-2" = "дов 2"
     k = re.sub(r"\s+", " ", k).strip()
     if _group(label) == "LAW":
         k = re.sub(r"\s*\(([^)]+)\)$", "", k)
@@ -46,7 +46,7 @@ def name_key(name: str, label: str) -> str:
 
 
 def _is_name(alias: str) -> bool:
-    """A proper name (indexable store-wide), not a role or description ("the NATO chief")."""
+    """A proper name (indexable store-wide), not a role or description ("the port chief")."""
     from storylens.nlp.lexicon import ROLE_WORDS, TITLES
 
     words = alias.split()
@@ -61,7 +61,7 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 def translit_key(key: str) -> str:
     """A name key in folded Latin letters, equal for the usual transliterations of one name:
-    "билл нельсон" / "bill nelson", "олкилуото" / "olkiluoto", "йенс столтенберг" / "jens stoltenberg"."""
+    "билл нельсон" / "bill nelson", "олкилуото" / "olkiluoto", "йенс ларсен" / "jens larsen"."""
     from storylens.compare._text import latin
 
     k = latin(key)
@@ -213,7 +213,7 @@ class EntityResolver:
 
     def _statement_aliases(self, articles: Sequence[Article], created: set[str], changed: dict[str, Entity]) -> None:
         """Two names of a law or treaty that fill the same place in one statement of one speaker, carried by two
-        articles ("I welcomed the extension of START III" / "I welcome the extension of the New START agreement"),
+        articles ("I welcomed the extension of INF III" / "I welcome the extension of the New INF agreement"),
         name one thing: the entity new in this batch joins the other, the two quotes as evidence."""
         found: list[tuple[str, str, set[str], str, str]] = []  # (article, speaker, word stems, entity id, quote)
         for a in articles:

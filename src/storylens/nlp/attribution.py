@@ -187,7 +187,7 @@ class Frames:
             return self.np_span(s)
         if frame is None:
             return None
-        # "said Stoltenberg" without a parse link: the first nominal after the verb inside the frame
+        # "said Lee" without a parse link: the first nominal after the verb inside the frame
         for j in range(v + 1, frame[1] + 1):
             t = self.toks[j]
             if self.seg_of[j] >= 0:
@@ -305,7 +305,7 @@ class Frames:
             colon = self.text[:seg.start].rstrip().endswith(":")
             rf = self.right_frame(k) if not colon else None
             if rf is not None and re.search(r"[.!?\u2026]$", content) and self.text[seg.end:seg.end + 1] != ",":
-                # "…end." Stoltenberg said that …: a new sentence, not the frame of this quote
+                # "…end." Lee said that …: a new sentence, not the frame of this quote
                 v0 = self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS)
                 if v0 is None or any(self.toks[c].dep in COMP for c in self.children[v0]):
                     rf = None
@@ -322,7 +322,7 @@ class Frames:
                 if lf is not None:
                     attributed = self.attribute_from_frame(q, lf, self.cue_in(*lf, reverse=True))
                     if not attributed and colon:
-                        # "Jens Stoltenberg, NATO Secretary-General: «…»"
+                        # "Ann Lee, Port Authority chair: «…»"
                         for i in range(lf[0], lf[1] + 1):
                             if self.ent_of[i] in ("PERSON", "PER", "ORG"):
                                 e = i
@@ -339,7 +339,7 @@ class Frames:
                             q.speaker = self.np_span(subj)
                             attributed = True
             if attributed and q.speaker is not None and q.start > q.speaker[1] and content[:1].islower():
-                q.kind = "partial"  # "По словам Шойгу, «армия выполнила …»": a fragment after its attribution
+                q.kind = "partial"  # "По словам Волковой, «армия выполнила …»": a fragment after its attribution
             if not attributed and colon:
                 rf = self.right_frame(k)
                 if rf is not None and not re.search(r"[.!?\u2026]$", content):
@@ -471,7 +471,7 @@ class Frames:
         # a partial quote does not use up its cue: "said that “a bomb” had gone off" reports the whole clause
         cues_used = {q.cue for q in direct if q.cue and q.kind != "partial"}
         for v, t in enumerate(self.toks):
-            # ("NATO leaders are expected to agree": a passive stance verb's subject is not its source)
+            # ("the leaders are expected to agree": a passive stance verb's subject is not its source)
             report = t.pos == "VERB" and (t.lemma in RU_REPORT_VERBS if t.lang == "ru" else t.lemma in EN_REPORT_VERBS) \
                 and self.seg_of[v] < 0 \
                 and not any(self.toks[c].dep in ("nsubjpass", "auxpass", "nsubj:pass") for c in self.children[v])
@@ -576,7 +576,7 @@ class Frames:
 
     def phrased(self, sents: list[tuple[int, int]], direct: list[RawQuote], is_person: Callable[[int, int], bool],
                 found_before: list[RawQuote]) -> list[RawQuote]:
-        """Attributions framed by a phrase ("As Lee put it, …", «По мнению Пескова, …») and "Name: …" paragraphs.
+        """Attributions framed by a phrase ("As Lee put it, …", «По мнению Волковой, …») and "Name: …" paragraphs.
         A frame around a quote that has no speaker yet gives it one instead of a second attribution."""
         out: list[RawQuote] = []
         spans = [(q.start, q.end) for q in direct]
@@ -591,7 +591,7 @@ class Frames:
                 found.append(f)
         for f in found:
             if self._mostly_quoted(f.start, f.end, [(q.start, q.end) for q in found_before]):
-                continue  # «Как сообщил Лавров, …»: the verb's clause has it already
+                continue  # «Как сообщил Смирнов, …»: the verb's clause has it already
             inside = [q for q in direct if f.start <= q.start < f.end]
             if self._mostly_quoted(f.start, f.end, spans):
                 for q in inside:

@@ -123,7 +123,7 @@ def keep_yo(normal: str, surface: str) -> str:
 
 
 def russian_normal_form(text: str) -> str:
-    """Nominative form of a Russian name ("Марии Захаровой" -> "Мария Захарова")."""
+    """Nominative form of a Russian name ("Ирины Волковой" -> "Ирина Волкова")."""
     from natasha import Doc
 
     seg, morph, _syntax, ner, vocab = natasha_models()

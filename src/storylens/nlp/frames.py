@@ -1,8 +1,8 @@
 """Attributions framed by a fixed phrase rather than by a verb's clause, found on the text of each sentence.
 
 * a source phrase opening or closing the sentence: "As Lee put it, …", "In Lee's view, …", "In the words of Lee,
-  …", "…, as Lee said."; «По мнению Пескова, …», «Как заявил Песков, …», «По оценке Минфина, …», «…, считает
-  Песков.» is the verb case of :mod:`attribution`;
+  …", "…, as Lee said."; «По мнению Волковой, …», «Как заявил Смирнов, …», «По оценке Минфина, …», «…, считает
+  Смирнов.» is the verb case of :mod:`attribution`;
 * a name and a colon opening a paragraph, the convention of headlines and transcripts: "Baker: the bridge is
   finished", "PENCE: Well, look, …".
 

@@ -49,7 +49,7 @@ justice attorney sheriff pope king queen prince princess minister premier chance
 spokeswoman spokesperson director head leader candidate nominee
 """))
 
-# head words of role descriptions ("the NATO chief", "the alliance secretary general")
+# head words of role descriptions ("the port chief", "the authority secretary general")
 ROLE_WORDS = frozenset(_w("""
 secretary-general secretary general president minister chief head leader spokesman spokeswoman spokesperson
 chairman chairwoman chair director governor senator mayor ambassador chancellor premier king queen prince

@@ -170,7 +170,7 @@ _AUTHOR = re.compile(r"(?<=[,.!?\u2026])\s+[\u2014\u2013]\s+(?=\w)")
 
 def dialogue_segments(text: str) -> list[Segment]:
     """Direct speech in dialogue dashes, the Russian convention: a paragraph "— Встреча была полезной, — сказал
-    Песков. — Продолжим в июне." gives the speech before and after the author's words as segments (the dash
+    Смирнов. — Продолжим в июне." gives the speech before and after the author's words as segments (the dash
     as the opening mark, the separating comma left out).  A dash paragraph without author's words gives none:
     it is a list item as often as speech."""
     out: list[Segment] = []

@@ -3,8 +3,8 @@
 A small rule-driven resolver (no coreference model works offline here):
 
 * a surname or first name alone -> the one full name of the article it belongs to;
-* "NATO Secretary-General Jens Stoltenberg", "Jens Stoltenberg, NATO Secretary-General", "the Secretary General of
-  the organization Jens Stoltenberg" teach the article a role -> person; "the NATO chief", "the alliance secretary
+* "Port Authority chair Ann Lee", "Ann Lee, Port Authority chair", "the chair of the authority Ann Lee" teach the
+  article a role -> person; "the port chief", "the authority's chair
   general" then resolve to the one person whose role matches (title, and the organisation when one is named);
 * "he"/"she" -> the most recent compatible speaker or person in subject position before it.
 Ambiguity leaves a name unresolved: a missed link is better than a wrong one.
@@ -81,7 +81,7 @@ def split_words(text: str) -> list[str]:
 
 
 def mods_of(words: list[str]) -> frozenset[str]:
-    """Named modifiers of a role ("NATO", "US", "Russian"), case-folded."""
+    """Named modifiers of a role ("Port", "US", "Russian"), case-folded."""
     out = set()
     for i, w in enumerate(words):
         wl = w.lower().strip(".,")
@@ -121,7 +121,7 @@ class ArticleNames:
     roles: list[Role] = field(default_factory=list)
     gender: dict[str, str] = field(default_factory=dict)
     salient: list[tuple[int, str]] = field(default_factory=list)  # persons as subjects / speakers, by position
-    combined: list[tuple[int, int, str]] = field(default_factory=list)  # "US President Joe Biden" spans
+    combined: list[tuple[int, int, str]] = field(default_factory=list)  # "US President Ann Lee" spans
 
     def __post_init__(self) -> None:
         self.starts = [t.start for t in self.toks]
@@ -158,7 +158,7 @@ class ArticleNames:
                 (f for f in fulls if f.casefold() == key), name)
         w = name.casefold()
         cands = {f for f in fulls if f.split()[-1].casefold() == w}
-        if self.lang == "ru":  # Захарова / Захаровой: compare stems
+        if self.lang == "ru":  # Волкова / Волковой: compare stems
             cands |= {f for f in fulls if _ru_stem(f.split()[-1]) == _ru_stem(name)}
         if not cands:
             cands = {f for f in fulls if f.split()[0].casefold() == w}
@@ -183,9 +183,9 @@ class ArticleNames:
         for s, e, name in self.persons:
             if len(name.split()) < 2:
                 continue
-            # left: "NATO Secretary-General Jens Stoltenberg", "the Secretary General of the organization Jens S."
+            # left: "Port Authority chair Ann Lee", "the chair of the authority Ann Lee"
             ns = self.text.find(name.split()[0], s, e)
-            ns = s if ns < 0 else ns  # where the name proper starts ("Spokeswoman Maria Zakharova")
+            ns = s if ns < 0 else ns  # where the name proper starts ("Spokeswoman Ann Lee")
             i = bisect.bisect_left(self.starts, ns) - 1
             lo = self.role_left(i, ns)
             if lo is not None:
@@ -193,7 +193,7 @@ class ArticleNames:
                 phrase = self.text[rs:ns].strip()
                 if self._add_role(phrase, rs, rs + len(phrase), name):
                     self.combined.append((rs, e, name))
-            # right: "Jens Stoltenberg, NATO Secretary-General:"
+            # right: "Ann Lee, Port Authority chair:"
             m = re.match(r",\s+((?:the |a |an )?[^,:;.()\n«»“”\"]{2,70}?)\s*[,:;.]", self.text[e:e + 90])
             if m and self._add_role(m.group(1), e + m.start(1), e + m.end(1), name):
                 self.combined.append((s, e + m.end(1), name))
