@@ -91,7 +91,7 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     indirect += frames.phrased(parsed.sents, direct, _person_test(text, ents), indirect)
     frames.continue_reported(indirect, parsed.sents)
     raw = one_per_attribution(text, direct, indirect, words)
-    names = ArticleNames(text, toks, ents, lang)
+    names = ArticleNames(text, toks, ents, lang, quoted=[(g.cstart, g.cend) for g in segs])
 
     mentions: list[EntityMention] = []
     person_name = {(s, e): n for s, e, n in names.persons}

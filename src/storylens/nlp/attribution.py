@@ -122,6 +122,9 @@ class Frames:
         return lo, hi
 
     def subject_of(self, v: int) -> int | None:
+        t = self.toks[v]
+        if t.dep == "acl" and t.text.lower().endswith("ing") and self.ent_of[t.head] in ("PERSON", "PER"):
+            return t.head  # "footage of Ann Lee asking, “…”": the one who asks
         s = self._subject(v)
         if (s is None or not self.is_personish(s)) and self.toks[v].text.lower().endswith("ing"):
             # "…, saying clearly:" belongs to the one who speaks, not to the nearest clause's subject
@@ -187,8 +190,14 @@ class Frames:
             return self.np_span(s)
         if frame is None:
             return None
+        # '“…,” Flynn, a top surrogate, said Thursday': a person named before the verb inside the frame
+        for j in range(frame[0], v):
+            if self.ent_of[j] in ("PERSON", "PER") and self.seg_of[j] < 0:
+                return self.np_span(j, (frame[0], v - 1))
         # "said Lee" without a parse link: the first nominal after the verb inside the frame
         for j in range(v + 1, frame[1] + 1):
+            if self.ent_of[j] in ("DATE", "TIME"):
+                continue
             t = self.toks[j]
             if self.seg_of[j] >= 0:
                 break
@@ -301,13 +310,22 @@ class Frames:
             if self.inner_frame(q):
                 out.append(q)
                 continue
+            label = colon_frame(self.text, seg.cstart, seg.cend)
+            if label is not None and self.text[label.source[0]:label.source[1]].isupper() \
+                    and len(self.text[label.source[0]:label.source[1]]) > 2:
+                # a transcript in marks: '"PENCE: Well, look, …' is Pence's, the label is not part of it
+                q.start, q.speaker = label.start, label.source
+                out.append(q)
+                continue
             attributed = False
             colon = self.text[:seg.start].rstrip().endswith(":")
-            rf = self.right_frame(k) if not colon else None
+            rf = self.right_frame(k) if not colon and not (content[:1].islower() and self._governed(first, seg)) \
+                else None
             if rf is not None and re.search(r"[.!?\u2026]$", content) and self.text[seg.end:seg.end + 1] != ",":
                 # "…end." Lee said that …: a new sentence, not the frame of this quote
                 v0 = self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS)
-                if v0 is None or any(self.toks[c].dep in COMP for c in self.children[v0]):
+                if v0 is None or any(self.toks[c].dep in COMP and c > v0 and self.seg_of[c] < 0
+                                     for c in self.children[v0]):
                     rf = None
             if rf is not None:
                 attributed = self.attribute_from_frame(q, rf, self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS))
@@ -353,6 +371,19 @@ class Frames:
             out.append(q)
         return out
 
+    def _governed(self, first: int, seg: Segment) -> bool:
+        """A fragment inside the clause of a cue verb before it ('Flynn said Trump was “absolutely right” when
+        he said …'): that verb attributes it, not the words after it."""
+        i, hops = first, 0
+        while i < len(self.toks) and hops < 12:
+            h = self.toks[i].head
+            if h == i:
+                return False
+            i, hops = h, hops + 1
+            if self.seg_of[i] < 0 and self.toks[i].end <= seg.start and self.is_cue(i):
+                return True
+        return False
+
     def inner_frame(self, q: RawQuote) -> bool:
         """«Мы готовы к диалогу, — сказал посол, — но не на любых условиях»: the author's words between dashes
         inside one pair of marks.  Splits ``q`` into its two parts and attributes it from those words."""
@@ -387,24 +418,31 @@ class Frames:
         out: list[int] = []
         if k + 1 >= len(self.segs):
             return out
-        seg, nxt = self.segs[k], self.segs[k + 1]
+        seg, j = self.segs[k], k + 1
+        # '“A,” Flynn said on Fox News’s “Fox and Friends.” “B.”': a title inside the frame is not the next part
+        while j + 1 < len(self.segs) and self.words_between(seg.end, self.segs[j].start) \
+                and not _sentence_break(self.text[seg.end:self.segs[j].start]) \
+                and is_title_like(self.text[self.segs[j].cstart:self.segs[j].cend]) \
+                and "\n" not in self.text[seg.end:self.segs[j + 1].start]:
+            j += 1
+        nxt = self.segs[j]
         gap = self.text[seg.end:nxt.start]
         if "\n" in gap or len(gap) > 300 or not self.words_between(seg.end, nxt.start):
             return out
         if _sentence_break(gap.rstrip(" \"'\u201c\u201e\u00ab\u2018")[:-1]):
             return out  # "A," Lee said. He disagreed: "B.": another sentence, another attribution
-        if re.search(r"[,:\u2013\u2014]\s*$", gap) and not re.search(r"[.!?]\s*$", gap):
-            out.append(k + 1)  # "A," he said, "B."
-        elif re.search(r"[.!?][)\]]?\s*$", gap) and not self.text[nxt.cstart:nxt.cstart + 1].islower():
+        if re.search(r"(?:[,:\u2013\u2014]|,\s+(?:but|and))\s*$", gap) and not re.search(r"[.!?]\s*$", gap):
+            out.append(j)  # "A," he said, "B."; "A," he said, but "B."
+        elif re.search(r"[.!?][)\]\"\u201d\u2019\u00bb]?\s*$", gap) and not self.text[nxt.cstart:nxt.cstart + 1].islower():
             # "A," he said. "B.": the gap is the attribution's one sentence, and B has no cue of its own
             idx = [i for i in self.range(seg.end, nxt.start) if self.toks[i].pos != "PUNCT"]
             if len({self.toks[i].sent for i in idx}) != 1:
                 return out
-            rf = self.right_frame(k + 1)
-            if rf is not None and self.text[self.segs[k + 1].end:self.toks[rf[0]].start].strip() in ("", ",") \
+            rf = self.right_frame(j)
+            if rf is not None and self.text[self.segs[j].end:self.toks[rf[0]].start].strip() in ("", ",") \
                     and self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS) is not None:
                 return out
-            out.append(k + 1)
+            out.append(j)
         return out
 
     def _embedded(self, seg: Segment, q: RawQuote, first: int, n_words: int) -> bool | None:

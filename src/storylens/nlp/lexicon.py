@@ -15,6 +15,7 @@ confirm deny remark observe testify tweet post continue conclude comment express
 reveal recount pledge vow estimate indicate point announce believe think speak reiterate repeat
 describe charge contend counter joke quip boast lament muse predict propose recommend signal underline underscore
 acknowledge affirm assure contend declare disclose inform notify protest question reckon retort shout told
+demand wonder exclaim yell scold plead chide snap sigh disagree
 """))
 
 # verbs of stance, intent and evidence whose object or infinitive is an attribution's content in news annotation

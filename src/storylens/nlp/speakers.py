@@ -122,6 +122,7 @@ class ArticleNames:
     gender: dict[str, str] = field(default_factory=dict)
     salient: list[tuple[int, str]] = field(default_factory=list)  # persons as subjects / speakers, by position
     combined: list[tuple[int, int, str]] = field(default_factory=list)  # "US President Ann Lee" spans
+    quoted: list[tuple[int, int]] = field(default_factory=list)  # spans in quote marks (no pronoun antecedents)
 
     def __post_init__(self) -> None:
         self.starts = [t.start for t in self.toks]
@@ -313,12 +314,15 @@ class ArticleNames:
         g = EN_PRONOUNS.get(w, RU_PRONOUNS.get(w))
         if w in ("they", "они", "i", "we", "я", "мы"):
             return None
-        cands = [(p, n) for p, n in speakers + self.salient if p < pos and pos - p < 3000]
+        def outside(p: int) -> bool:  # "“I love Larry,” he said": a name inside a quote is not who "he" is
+            return not any(s <= p < e for s, e in self.quoted) or any(s <= pos < e for s, e in self.quoted)
+
+        cands = [(p, n) for p, n in speakers + self.salient if p < pos and pos - p < 3000 and outside(p)]
         cands.sort()
         for _p, n in reversed(cands):
             if self.compatible(n, g):
                 return n
-        for _s, _e, n in reversed([p for p in self.persons if p[0] < pos]):
+        for _s, _e, n in reversed([p for p in self.persons if p[0] < pos and outside(p[0])]):
             if self.compatible(n, g):
                 return n
         return None
