@@ -15,7 +15,7 @@ confirm deny remark observe testify tweet post continue conclude comment express
 reveal recount pledge vow estimate indicate point announce believe think speak reiterate repeat
 describe charge contend counter joke quip boast lament muse predict propose recommend signal underline underscore
 acknowledge affirm assure contend declare disclose inform notify protest question reckon retort shout told
-demand wonder exclaim yell scold plead chide snap sigh disagree
+demand wonder exclaim yell scold plead chide snap sigh disagree brag
 """))
 
 # verbs of stance, intent and evidence whose object or infinitive is an attribution's content in news annotation
@@ -28,6 +28,7 @@ insist predict estimate tell warn order request invite challenge dispute
 describe deny accuse admire fear mock tweet detail identify offer promote illustrate raise complain view label dub
 brand deride slam tout highlight address reference specify proclaim hail sing announce report reveal confirm
 acknowledge admit stress emphasize emphasise argue claim note express announce recommend
+decline issue unleash invoke echo downplay embrace unveil rule recognize paint
 """))
 # of those, the ones whose object alone is not content unless an infinitive follows ("told his aides to …")
 EN_NEEDS_XCOMP = frozenset(_w("tell warn order ask urge encourage invite challenge request"))
