@@ -596,6 +596,8 @@ class Frames:
                    and not any(a <= q.cue[0] and q.cue[1] <= b for a, b in inside))
         # "according to X, <clause>"
         for i in range(len(self.toks) - 1):
+            if self.toks[i].text.lower() != "according":
+                continue
             acc = self.according_to(i, min(len(self.toks) - 1, i + 1 + 8))
             if acc is None or acc[0] != i or self.seg_of[i] >= 0 or self.toks[i].lang == "ru":
                 continue  # (Russian «по словам X, …» is a phrase frame: :mod:`frames`)
