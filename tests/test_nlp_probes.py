@@ -57,6 +57,12 @@ def test_speaker_named_in_the_next_sentence() -> None:
             "reporters at the opening.")
     q = covering(a, "We finished the bridge")
     assert (q.kind, name(q)) == ("direct", "Tom Baker")
+    a = run("The bridge opened on Monday.\n"
+            "\u201cWe finished the bridge two months early and under budget.\u201d That was the verdict of Mayor "
+            "Tom Baker at the opening.")
+    q = covering(a, "We finished the bridge")
+    assert (q.kind, name(q)) == ("direct", "Tom Baker")
+    assert q.cue is not None and q.cue.text == "verdict"
 
 
 def test_unquoted_colon_attribution() -> None:
@@ -83,6 +89,15 @@ def test_they_and_we_resolve_to_the_group() -> None:
     # "we" in the writer's voice is the outlet, not anyone in the article: never a name from the text
     q = covering(a, "No comment")
     assert name(q) != "Lindfield Teachers Union"
+
+
+def test_i_of_the_writer_is_the_byline() -> None:
+    a = run("By Ann Lee\n"
+            "I asked the mayor about the bridge on Monday. I said the deck was too narrow for trucks, and he agreed.")
+    q = covering(a, "the deck was too narrow")
+    assert q.speaker is not None and q.speaker.text == "I" and name(q) == "Ann Lee"
+    a = run("I asked the mayor about the bridge on Monday. I said the deck was too narrow for trucks.")
+    assert name(covering(a, "the deck was too narrow")) is None  # no byline: the writer is nobody we know
 
 
 def test_i_inside_a_quote_is_its_speaker() -> None:

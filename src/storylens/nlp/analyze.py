@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from storylens.model import Article, EntityMention, Quote, Span, SpeakerRef
 from storylens.nlp.attribution import Frames, RawQuote, one_per_attribution
 from storylens.nlp.backends import Parsed, Tok, parse_english, parse_russian
-from storylens.nlp.marks import dialogue_segments, find_segments, paragraphs
+from storylens.nlp.marks import Segment, dialogue_segments, find_segments, paragraphs
 from storylens.nlp.mentions import (
     NUMERIC,
     add_treaties,
@@ -75,18 +75,11 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     text = a.text
     toks = parsed.toks
     ents = add_treaties(text, relabel_persons(text, repair_persons(text, toks, parsed.ents)))
-    # a name or a word in marks («Газпрома») is not a quote and must not cut the phrases around it
-    found = find_segments(text)
-    segs = [g for g in found if len(re.findall(r"\w+", text[g.cstart:g.cend])) >= 2]
-    # one word in marks: a name («Газпрома») unless it is a lower-case word («катастрофической», "reckless")
-    words = [(g.cstart, g.cend, g.end) for g in found if len(re.findall(r"\w+", text[g.cstart:g.cend])) == 1
-             and text[g.cstart:g.cstart + 1].islower()]
-    marked = [(g.start, g.end) for g in segs]
-    segs = sorted(segs + [g for g in dialogue_segments(text) if len(re.findall(r"\w+", text[g.cstart:g.cend])) >= 2
-                          and not any(s < g.end and g.start < e for s, e in marked)], key=lambda g: g.start)
+    segs, words = _quoted(text)
     paras = paragraphs(text) or [(0, len(text))]
     frames = Frames(text, toks, segs, [(s, e, lab) for s, e, lab, _ in ents], paras)
     direct = frames.quotes()
+    frames.named_after(direct)
     indirect = frames.indirect(direct)
     indirect += frames.phrased(parsed.sents, direct, _person_test(text, ents), indirect)
     frames.continue_reported(indirect, parsed.sents)
@@ -124,6 +117,22 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     for n, q in enumerate(quotes):
         q.id = f"{a.id}:q{n}"
     a.quotes = quotes
+
+
+def _quoted(text: str) -> tuple[list[Segment], list[tuple[int, int, int]]]:
+    """Quoted segments of two words or more (in marks, or in dialogue dashes), and the single lower-case words in
+    marks ("reckless", «катастрофической»: (start, end, end of the closing mark)).  A name in marks («Газпрома») is
+    neither: it is not a quote and must not cut the phrases around it."""
+    def n_words(g: Segment) -> int:
+        return len(re.findall(r"\w+", text[g.cstart:g.cend]))
+
+    found = find_segments(text)
+    segs = [g for g in found if n_words(g) >= 2]
+    words = [(g.cstart, g.cend, g.end) for g in found if n_words(g) == 1 and text[g.cstart:g.cstart + 1].islower()]
+    marked = [(g.start, g.end) for g in segs]
+    segs += [g for g in dialogue_segments(text) if n_words(g) >= 2 and not any(s < g.end and g.start < e
+                                                                               for s, e in marked)]
+    return sorted(segs, key=lambda g: g.start), words
 
 
 def _person_test(text: str, ents: list[tuple[int, int, str, str | None]]) -> Callable[[int, int], bool]:

@@ -39,6 +39,7 @@ CLOSE_MARKS = CLOSERS + '"'
 _SENT_END = frozenset({".", "!", "?", "\u2026"})
 _WORD = re.compile(r"\w+")
 _REPORTED_MOOD = frozenset({"would", "could", "might", "should"})
+_WORD_NOUNS = frozenset({"word", "message", "verdict", "line", "quote", "assessment", "answer", "reply", "response"})
 _INNER = re.compile(r"(?P<p>[,.!?\u2026])\s+(?P<d1>[\u2014\u2013])\s+(?P<author>[^\u2014\u2013\u00ab\u00bb\"\u201c\u201d\n]{3,160}?)"
                     r"[,.]\s+[\u2014\u2013]\s+")
 _BREAK = re.compile(r"(\w*)[.!?]['\"\u201d\u2019)]?\s+['\"\u201c\u2018(]?[A-Z\u0410-\u042f\u0401]")
@@ -643,6 +644,37 @@ class Frames:
                                 sent=self.toks[t].sent if t < len(self.toks) else 0))
         return out
 
+    def named_after(self, direct: list[RawQuote]) -> None:
+        """A quote with no frame whose source the next sentence names: '“…” That was the verdict of Mayor Tom
+        Baker.', '“…” The words came from Baker.' (a report noun and "of/from/by" a person)."""
+        for q in direct:
+            if q.speaker is not None or q.cue is not None:
+                continue
+            j = bisect.bisect_left(self.starts, q.end)
+            while j < len(self.toks) and (self.toks[j].pos == "PUNCT" or self.seg_of[j] >= 0):
+                j += 1
+            if j >= len(self.toks) or self.toks[j].sent == q.sent or self.para_of(self.toks[j].start) != q.para \
+                    or self.words_between(q.end, self.toks[j].start):
+                continue
+            sent = self.toks[j].sent
+            for i in range(j, len(self.toks)):
+                t = self.toks[i]
+                if t.sent != sent:
+                    break
+                if t.lemma not in ("of", "from", "by") or self.seg_of[i] >= 0:
+                    continue
+                noun = t.head
+                objs = [c for c in self.children[i] if self.toks[c].dep in ("pobj", "obj", "nmod")]
+                if objs and self.is_personish(objs[0]) and self.toks[objs[0]].pos != "PRON" and (
+                        self.toks[noun].lemma in EN_REPORT_NOUNS | _WORD_NOUNS
+                        or (self.toks[noun].lemma == "come" and self._subject(noun) is not None
+                            and self.toks[self._subject(noun) or 0].lemma in EN_REPORT_NOUNS | _WORD_NOUNS)):
+                    q.speaker = self.np_span(objs[0])
+                    cue = noun if self.toks[noun].lemma != "come" else self._subject(noun) or noun
+                    q.cue = (self.toks[cue].start, self.toks[cue].end)
+                    q.inherit = None
+                    break
+
     def continue_reported(self, quotes: list[RawQuote], sents: list[tuple[int, int]]) -> None:
         """Reported speech that goes on in the next sentences of its paragraph: "He said the bridge was finished.
         It would cost less …" — a sentence with no cue and no quote of its own whose verb is in the reported
@@ -737,11 +769,11 @@ def one_per_attribution(text: str, direct: list[RawQuote], indirect: list[RawQuo
             c.kind = "partial"
             c.segments = marked
         if inside:
+            c.segments = sorted([p for q in inside for p in _parts(q)] + marked)
             taken.update(id(q) for q in inside)
             quoted = sum(e - s for q in inside for s, e in _parts(q))
             c.kind = "direct" if all(q.kind == "direct" for q in inside) and quoted >= 0.8 * (c.end - c.start) \
                 else "partial"
-            c.segments = [p for q in inside for p in _parts(q)]
             if c.speaker is None:
                 c.speaker = next((q.speaker for q in inside if q.speaker is not None), None)
                 c.cue = c.cue or next((q.cue for q in inside if q.cue is not None), None)
@@ -750,8 +782,9 @@ def one_per_attribution(text: str, direct: list[RawQuote], indirect: list[RawQuo
     merged: list[RawQuote] = []
     for q in sorted(out, key=lambda q: (q.start, q.end)):
         last = merged[-1] if merged else None
-        if last is not None and q.kind == last.kind == "partial" and q.sent == last.sent and q.cue is not None \
-                and q.cue == last.cue and q.speaker == last.speaker and q.start >= last.end:
+        if last is not None and q.kind == last.kind == "partial" and q.sent == last.sent and q.start >= last.end \
+                and q.speaker is not None and q.speaker == last.speaker \
+                and (q.cue == last.cue or q.cue is None or last.cue is None):
             last.segments = _parts(last) + _parts(q)
             last.end = q.end
             continue

@@ -327,6 +327,14 @@ class ArticleNames:
                 return n
         return None
 
+    def byline(self) -> str | None:
+        """The person of a "By Ann Lee" line among the first paragraphs (the writer of a first-person piece)."""
+        for m in re.finditer(r"^[ \t]*(?:By|BY|Автор:?)[ \t]+([^\n]{3,80})$", self.text[:600], re.M):
+            p = self.person_at(m.start(1), m.end(1))
+            if p is not None:
+                return p[2]
+        return None
+
     def group_before(self, pos: int) -> str | None:
         """"they": the organisation named last before ``pos`` in the same or the previous paragraph."""
         lo = self.text.rfind("\n", 0, max(0, self.text.rfind("\n", 0, pos)))
@@ -348,6 +356,8 @@ class ArticleNames:
             c = self.canonical(text)
             if len(c.split()) >= 2 and c in {p[2] for p in self.persons}:
                 return Resolved(c, "person")  # a surname the parser did not tag
+        if w in ("i", "я"):  # the writer: the byline's person, if the article names one
+            return Resolved(self.byline(), "pronoun")
         if w in ("they", "они"):
             org = self.group_before(s)
             return Resolved(org, "org") if org else Resolved(None, "pronoun")
