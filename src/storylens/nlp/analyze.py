@@ -171,6 +171,10 @@ def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMen
                 timeline.append((min(s, q.start), r.name))
             if r.kind == "role":
                 mentions.append(EntityMention(text[s:e], s, e, "PERSON", name=r.name))
+    quoted = [j for j in range(len(raw)) if raw[j].kind != "indirect"]
+    for a, b in zip(quoted, quoted[1:], strict=False):  # a multi-paragraph quote goes on: its speaker goes on
+        if raw[b].continued and raw[a].continues and refs[b] is None and refs[a] is not None:
+            refs[b] = refs[a]
     for i in range(len(raw) - 1, -1, -1):  # a multi-paragraph quote: the speaker named at its end
         if raw[i].continues and refs[i] is None:
             nxt = next((j for j in range(i + 1, len(raw)) if raw[j].kind != "indirect"), None)

@@ -66,6 +66,7 @@ class RawQuote:
     sent: int = 0
     segments: list[tuple[int, int]] | None = None
     continues: bool = False  # a multi-paragraph quote goes on in the next quote
+    continued: bool = False  # … and this quote is where it goes on
 
 
 class Frames:
@@ -305,7 +306,8 @@ class Frames:
             n_words = len(_WORD.findall(content))
             if n_words < 2:
                 continue
-            q = RawQuote(seg.cstart, seg.cend, "direct", para=self.para_of(seg.start), continues=seg.continues)
+            q = RawQuote(seg.cstart, seg.cend, "direct", para=self.para_of(seg.start), continues=seg.continues,
+                         continued=seg.continued)
             first = bisect.bisect_left(self.starts, seg.cstart)
             q.sent = self.toks[first].sent if first < len(self.toks) else 0
             if self.inner_frame(q):
