@@ -434,6 +434,8 @@ class Frames:
             return out
         if _sentence_break(gap.rstrip(" \"'\u201c\u201e\u00ab\u2018")[:-1]):
             return out  # "A," Lee said. He disagreed: "B.": another sentence, another attribution
+        if sum(1 for i in self.range(seg.end, nxt.start) if self.is_cue(i)) >= 2:
+            return out  # "A," Trump said, adding later, "B.": a second cue, a second attribution
         if re.search(r"(?:[,:\u2013\u2014]|,\s+(?:but|and))\s*$", gap) and not re.search(r"[.!?]\s*$", gap):
             out.append(j)  # "A," he said, "B."; "A," he said, but "B."
         elif re.search(r"[.!?][)\]\"\u201d\u2019\u00bb]?\s*$", gap) and not self.text[nxt.cstart:nxt.cstart + 1].islower():

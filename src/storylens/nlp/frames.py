@@ -1,6 +1,7 @@
 """Attributions framed by a fixed phrase rather than by a verb's clause, found on the text of each sentence.
 
-* a source phrase opening or closing the sentence: "As Lee put it, …", "In Lee's view, …", "In the words of Lee,
+* a source phrase opening or closing the sentence: "According to Lee, …", "As Lee put it, …", "In Lee's view, …",
+  "In the words of Lee,
   …", "…, as Lee said."; «По мнению Волковой, …», «Как заявил Смирнов, …», «По оценке Минфина, …», «…, считает
   Смирнов.» is the verb case of :mod:`attribution`;
 * a name and a colon opening a paragraph, the convention of headlines and transcripts: "Baker: the bridge is
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 
 _NAME = r"(?:[A-Z\u0410-\u042f\u0401][\w.\u2019'-]*\s+){0,4}[A-Z\u0410-\u042f\u0401][\w\u2019'-]*"
 _PRON = r"(?:he|she|they|we|I|он|она|они|мы|я)"
-_SRC = rf"(?:(?:the|a|an)\s+)?(?:[\w-]+\s+){{0,3}}?{_NAME}|{_PRON}"
+_SRC = rf"(?:(?:the|a|an)\s+)?(?:[\w-]+\s+){{0,5}}?{_NAME}|{_PRON}"
 _EN_VERBS = (r"(?:put\s+it|puts\s+it|said|says|noted|notes|explained|explains|wrote|writes|argued|argues|"
              r"observed|observes|recalled|recalls|told\s+\w+|tweeted|added|warned|described\s+it)")
 # opening the sentence: "As Lee put it, …"; "In Lee's view, …"; "In the view of Lee, …"
 _EN_OPEN = [
+    re.compile(rf"^(?P<cue>According\s+to)\s+(?P<src>{_SRC})\s*,\s+"),
     re.compile(rf"^As\s+(?P<src>{_SRC})\s+(?P<cue>{_EN_VERBS})(?:\s+\w+){{0,4}}?\s*,\s+"),
     re.compile(rf"^(?P<cue0>In)\s+(?P<src>{_SRC})(?:['\u2019]s?)\s+(?P<cue>view|opinion|words|estimation|judgment|"
                rf"judgement|telling|account|assessment)\s*,\s+"),
