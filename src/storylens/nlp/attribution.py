@@ -374,6 +374,23 @@ class Frames:
             out.append(q)
         return out
 
+    def _widen_to_clause(self, q: RawQuote, seg: Segment, child: int) -> None:
+        """A fragment that a cue verb governs ('agreed that Clinton is in “good enough health”'): the attribution
+        is the verb's clause, the fragment its quoted words (a segment)."""
+        if self.seg_of[child] >= 0:
+            return
+        lo, hi = self.subtree(child)
+        if hi - lo > 60:
+            return
+        clause = self._clause(lo, hi, ("that",))
+        if clause is None:
+            return
+        s, e = clause
+        e = max(e, seg.end) if s <= seg.start < e else e
+        if s <= q.start and q.end <= e:
+            q.segments = [(q.start, q.end)]
+            q.start, q.end = s, e
+
     def _governed(self, first: int, seg: Segment) -> bool:
         """A fragment inside the clause of a cue verb before it ('Flynn said Trump was “absolutely right” when
         he said …'): that verb attributes it, not the words after it."""
@@ -470,20 +487,22 @@ class Frames:
         # up the tree from inside the quote to the first verb outside it
         i = first
         hops = 0
-        anc: list[int] = []
+        path: list[int] = []
         while i < len(self.toks) and hops < 12:
-            if self.seg_of[i] < 0:
-                anc.append(i)
+            path.append(i)
             h = self.toks[i].head
             if h == i:
                 break
             i = h
             hops += 1
+        anc = [x for x in path if self.seg_of[x] < 0]
         for a in anc:
             if self.is_cue(a):
                 q.cue = (self.toks[a].start, self.toks[a].end)
                 q.speaker = self.speaker_from_verb(a)
                 if q.speaker is not None:
+                    if lower:
+                        self._widen_to_clause(q, seg, path[path.index(a) - 1])
                     return True
         sent_toks = [j for j in range(max(0, before - 60), min(len(self.toks), before + 60))
                      if self.toks[j].sent == q.sent]
