@@ -111,5 +111,22 @@ def test_titles_in_marks_are_not_quotes_but_fragments_are() -> None:
     texts = [q.text for q in a.quotes]
     assert "Face the Nation" not in texts
     assert "too costly" in texts
-    # the partial keeps its own quote; the reported clause around it is one more attribution
-    assert any(q.kind == "indirect" and "a waste of money" in q.text for q in a.quotes)
+    # the fragment and the reported clause around it are one attribution: the clause's span, the quoted words
+    # as its text and segment
+    q = next(q for q in a.quotes if "a waste of money" in q.text)
+    assert q.kind == "partial" and q.text == "a waste of money"
+    assert a.text[q.start:q.end] == "the plan was \u201ca waste of money\u201d for the city"
+    assert [(g.start, g.end) for g in q.segments] == [(a.text.index("a waste"), a.text.index("\u201d for"))]
+    assert len([x for x in a.quotes if x.start <= q.start < x.end]) == 1
+
+
+def test_transcript_in_marks_labels_and_continued_paragraphs() -> None:
+    a = run("Mayor Tom Baker spoke to host Ann Lee on Sunday. Partial transcript:\n"
+            "\"LEE: Will the bridge open in May?\n"
+            "\"BAKER: It will open in May. The deck is finished.\n"
+            "\"The railings come next week.\n"
+            "\"LEE: Thank you, Mayor.\"")
+    got = {q.text[:12]: q.speaker.name if q.speaker else None for q in a.quotes}
+    assert got["Will the bri"] == "Ann Lee" and got["It will open"] == "Tom Baker"
+    assert got["The railings"] == "Tom Baker"  # the continued paragraph is still Baker's
+    assert not any(q.text.startswith(("LEE:", "BAKER:")) for q in a.quotes)

@@ -121,6 +121,10 @@ class Quote:
     speaker: SpeakerRef | None = None
     cue: Span | None = None
     id: str | None = None  # "<article id>:q<n>", set by the analyzer
+    # the stretches in quote marks when they are not the whole span: the parts of a quote its attribution
+    # interrupts ("A," she said, "B."), or the quoted words of a reported clause ("said the port pursues a “dual
+    # track”": start/end span the clause); ``text`` then joins them.  Empty: one contiguous span
+    segments: list[Span] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -392,6 +396,9 @@ def article_contract(a: Article) -> dict[str, Any]:
                 "speaker": None if q.speaker is None else {
                     "name": q.speaker.name, "text": q.speaker.text, "start": q.speaker.start, "end": q.speaker.end},
                 "cue": None if q.cue is None else {"text": q.cue.text, "start": q.cue.start, "end": q.cue.end},
+                # added field: the stretches in quote marks, present only when they are not the whole span
+                **({"segments": [{"start": g.start, "end": g.end} for g in q.segments]}
+                   if q.segments and [(g.start, g.end) for g in q.segments] != [(q.start, q.end)] else {}),
             }
             for q in a.quotes
         ],

@@ -4,11 +4,14 @@ Merges, each recorded in ``Entity.evidence``:
 
 * same name up to case, spacing, hyphens and a leading "the" ("Donald trump" = "Donald Trump");
 * a surname alone -> the one full name in the store with that surname (two "… Clinton" -> no merge);
-* a role or description resolved inside an article ("the NATO chief" -> Jens Stoltenberg by the article's own
+* a role or description resolved inside an article ("the port chief" -> Ann Lee by the article's own
   apposition) becomes an alias, with the article as evidence; roles are never resolved store-wide (the "US
   president" of 2018 is not the one of 2021);
-* "Long Name (ACR)" in an article ties the name to the acronym; a short table of well-known treaty names
-  ("START III" = "New START") covers names no article spells out.
+* "Long Name (ACR)" in an article ties the name to the acronym;
+* named laws and treaties: "Open Skies agreement" = "Open Skies" (a head word such as "treaty" aside), "ДОВ-2" =
+  "ДОВ 2"; and two names that fill the same place in one statement of one speaker carried by two articles ("I
+  welcomed the extension of INF III" / "I welcome the extension of the New INF agreement") are one treaty,
+  with both quotes as the evidence.
 Wrong merges are worse than missed ones: ambiguity always leaves entities apart.
 """
 
@@ -20,15 +23,6 @@ from collections.abc import Iterable, Sequence
 from storylens.model import Article, Entity
 from storylens.nlp.mentions import NUMERIC
 
-KNOWN_TREATIES: dict[str, str] = {
-    "start iii": "new start",
-    "new start": "new start",
-    "start": "new start",
-    "treaty on measures for the further reduction and limitation of strategic offensive arms": "new start",
-    "снв-3": "new start",
-    "дснв": "new start",
-}
-KNOWN_NAMES = {"new start": "New START"}
 _GROUP = {"PERSON": "PERSON", "PER": "PERSON", "ORG": "ORG", "GPE": "GPE", "LOC": "GPE", "LAW": "LAW",
           "NORP": "NORP"}
 
@@ -43,16 +37,16 @@ def name_key(name: str, label: str) -> str:
     k = re.sub(r"^(?:the)\s+", "", k)
     k = re.sub(r"[\-\u2010\u2011\u2013]", " ", k)
     k = re.sub(r"[.,]", "", k)
+    k = re.sub(r"(?<=[^\W\d_])(?=\d)", " ", k)  # "дов2" = "дов-2" = "дов 2"
     k = re.sub(r"\s+", " ", k).strip()
     if _group(label) == "LAW":
         k = re.sub(r"\s*\(([^)]+)\)$", "", k)
-        k = re.sub(r"\s+(?:agreement|treaty|accord|pact)$", "", k)
-        k = KNOWN_TREATIES.get(k, k)
+        k = re.sub(r"\s+(?:agreement|treaty|accord|pact|act|договор|соглашение)$", "", k)
     return k
 
 
 def _is_name(alias: str) -> bool:
-    """A proper name (indexable store-wide), not a role or description ("the NATO chief")."""
+    """A proper name (indexable store-wide), not a role or description ("the port chief")."""
     from storylens.nlp.lexicon import ROLE_WORDS, TITLES
 
     words = alias.split()
@@ -67,7 +61,7 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 def translit_key(key: str) -> str:
     """A name key in folded Latin letters, equal for the usual transliterations of one name:
-    "билл нельсон" / "bill nelson", "олкилуото" / "olkiluoto", "йенс столтенберг" / "jens stoltenberg"."""
+    "билл нельсон" / "bill nelson", "олкилуото" / "olkiluoto", "йенс ларсен" / "jens larsen"."""
     from storylens.compare._text import latin
 
     k = latin(key)
@@ -125,8 +119,7 @@ class EntityResolver:
         while eid in self._ents:
             n += 1
             eid = f"{base}-{n}"
-        shown = KNOWN_NAMES.get(name_key(name, label), name) if _group(label) == "LAW" else name
-        e = Entity(eid, shown, _group(label), aliases=[name], evidence=[])
+        e = Entity(eid, name, _group(label), aliases=[name], evidence=[])
         self._ents[eid] = e
         self._index[(_group(label), name_key(name, label))] = eid
         self._index_translit(e, name)
@@ -184,6 +177,7 @@ class EntityResolver:
     # ---- resolve ---------------------------------------------------------------------------------------------
     def resolve(self, articles: Sequence[Article]) -> list[Entity]:
         changed: dict[str, Entity] = {}
+        before = set(self._ents)
         for a in articles:
             self._acronyms(a, changed)
             for m in a.entities:
@@ -214,12 +208,72 @@ class EntityResolver:
                 if e2 is None:
                     e2 = self.lookup(sp.name, "PERSON" if len(sp.name.split()) >= 2 else "ORG", changed)
                 sp.entity_id, sp.name = e2.id, e2.name
+        self._statement_aliases(articles, set(self._ents) - before, changed)
         return sorted(changed.values(), key=lambda e: e.id)
+
+    def _statement_aliases(self, articles: Sequence[Article], created: set[str], changed: dict[str, Entity]) -> None:
+        """Two names of a law or treaty that fill the same place in one statement of one speaker, carried by two
+        articles ("I welcomed the extension of INF III" / "I welcome the extension of the New INF agreement"),
+        name one thing: the entity new in this batch joins the other, the two quotes as evidence."""
+        found: list[tuple[str, str, set[str], str, str]] = []  # (article, speaker, word stems, entity id, quote)
+        for a in articles:
+            for q in a.quotes:
+                if q.speaker is None or not q.speaker.name or q.kind == "indirect":
+                    continue
+                laws = {m.entity_id for m in a.entities if m.label == "LAW" and m.entity_id
+                        and q.start <= m.start and m.end <= q.end}
+                if len(laws) != 1:
+                    continue
+                words = q.text
+                for m in a.entities:  # the statement's own words: the names it differs by left out
+                    if m.label == "LAW" and q.start <= m.start and m.end <= q.end:
+                        words = words.replace(m.text, " ")
+                stems = {w.casefold()[:5] for w in re.findall(r"[^\W\d_]+", words)}
+                found.append((a.id, q.speaker.name, stems, next(iter(laws)), q.text))
+        moved: dict[str, str] = {}
+
+        def now(eid: str) -> str:
+            while eid in moved:
+                eid = moved[eid]
+            return eid
+
+        for i, (a1, sp1, st1, e1_, t1) in enumerate(found):
+            for a2, sp2, st2, e2_, t2 in found[i + 1:]:
+                e1, e2 = now(e1_), now(e2_)
+                if a1 == a2 or sp1 != sp2 or e1 == e2 or e1 not in self._ents or e2 not in self._ents:
+                    continue
+                short, long_ = (st1, st2) if len(st1) <= len(st2) else (st2, st1)
+                if len(short) < 4 or len(short & long_) < 0.8 * len(short):
+                    continue
+                keep, drop = (e1, e2) if e2 in created else (e2, e1)
+                if drop not in created:
+                    continue  # both were stored before: never merge stored entities behind the store's back
+                self._merge(keep, drop, f"same statement of {sp1}: «{t1[:80]}» ({a1}) / «{t2[:80]}» ({a2})",
+                            articles, changed)
+                moved[drop] = keep
+
+    def _merge(self, keep: str, drop: str, evidence: str, articles: Sequence[Article],
+               changed: dict[str, Entity]) -> None:
+        k, d = self._ents[keep], self._ents.pop(drop)
+        changed.pop(drop, None)
+        for alias in d.aliases:
+            self._add_alias(k, alias, f"'{alias}': {evidence}", changed)
+        for key, eid in list(self._index.items()):
+            if eid == drop:
+                self._index[key] = keep
+        for ids in self._translit.values():
+            if drop in ids:
+                ids.discard(drop)
+                ids.add(keep)
+        for a in articles:
+            for m in a.entities:
+                if m.entity_id == drop:
+                    m.entity_id, m.name = keep, k.name
 
     def _acronyms(self, a: Article, changed: dict[str, Entity]) -> None:
         for m in re.finditer(r"\b((?:[A-Z][\w-]*\s+)(?:(?:of|on|for|the|and|[A-Z][\w-]*)\s+){1,12}[A-Z][\w-]*)"
                              r"\s+\(([A-Z][A-Z0-9-]{1,10})\)", a.text):
-            long_, acr = m.group(1), m.group(2)
+            long_, acr = re.sub(r"^The\s+", "", m.group(1)), m.group(2)
             initials = "".join(w[0] for w in long_.split() if w[0].isupper())
             label = "LAW" if long_.lower().startswith("treaty") else "ORG"
             if label == "ORG" and not initials.endswith(acr[:2]) and acr not in initials:

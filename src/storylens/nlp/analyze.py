@@ -7,12 +7,12 @@ paragraphs go through natasha.  Offsets always index ``Article.text``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from storylens.model import Article, EntityMention, Quote, Span, SpeakerRef
-from storylens.nlp.attribution import Frames, RawQuote
+from storylens.nlp.attribution import Frames, RawQuote, one_per_attribution
 from storylens.nlp.backends import Parsed, Tok, parse_english, parse_russian
-from storylens.nlp.marks import find_segments, paragraphs
+from storylens.nlp.marks import Segment, dialogue_segments, find_segments, paragraphs
 from storylens.nlp.mentions import (
     NUMERIC,
     add_treaties,
@@ -75,21 +75,16 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     text = a.text
     toks = parsed.toks
     ents = add_treaties(text, relabel_persons(text, repair_persons(text, toks, parsed.ents)))
-    # a name or a word in marks («Газпрома») is not a quote and must not cut the phrases around it
-    segs = [g for g in find_segments(text) if len(re.findall(r"\w+", text[g.cstart:g.cend])) >= 2]
+    segs, words = _quoted(text)
     paras = paragraphs(text) or [(0, len(text))]
     frames = Frames(text, toks, segs, [(s, e, lab) for s, e, lab, _ in ents], paras)
     direct = frames.quotes()
+    frames.named_after(direct)
     indirect = frames.indirect(direct)
-    # a partial quote inside a reported clause ("said that voting fraud is “a big problem”") is part of that
-    # one attribution: keep the clause, not the fragment a second time
-    # (a partial that shares the clause's cue stays too: it is the speaker's own words, "a “deterrence and
-    # dialogue” approach", which the seeds list as a quote of its own)
-    clauses = [(q.start, q.end, q.cue) for q in indirect]
-    direct = [q for q in direct if q.kind != "partial"
-              or not any(s <= q.start and q.end <= e and q.cue != c for s, e, c in clauses)]
-    raw = sorted(direct + indirect, key=lambda q: (q.start, q.end))
-    names = ArticleNames(text, toks, ents, lang)
+    indirect += frames.phrased(parsed.sents, direct, _person_test(text, ents), indirect)
+    frames.continue_reported(indirect, parsed.sents)
+    raw = one_per_attribution(text, direct, indirect, words)
+    names = ArticleNames(text, toks, ents, lang, quoted=[(g.cstart, g.cend) for g in segs])
 
     mentions: list[EntityMention] = []
     person_name = {(s, e): n for s, e, n in names.persons}
@@ -124,6 +119,37 @@ def analyze_parsed(a: Article, parsed: Parsed, lang: str) -> None:
     a.quotes = quotes
 
 
+def _quoted(text: str) -> tuple[list[Segment], list[tuple[int, int, int]]]:
+    """Quoted segments of two words or more (in marks, or in dialogue dashes), and the single lower-case words in
+    marks ("reckless", «катастрофической»: (start, end, end of the closing mark)).  A name in marks («Газпрома») is
+    neither: it is not a quote and must not cut the phrases around it."""
+    def n_words(g: Segment) -> int:
+        return len(re.findall(r"\w+", text[g.cstart:g.cend]))
+
+    found = find_segments(text)
+    segs = [g for g in found if n_words(g) >= 2]
+    words = [(g.cstart, g.cend, g.end) for g in found if n_words(g) == 1 and text[g.cstart:g.cstart + 1].islower()]
+    marked = [(g.start, g.end) for g in segs]
+    segs += [g for g in dialogue_segments(text) if n_words(g) >= 2 and not any(s < g.end and g.start < e
+                                                                               for s, e in marked)]
+    return sorted(segs, key=lambda g: g.start), words
+
+
+def _person_test(text: str, ents: list[tuple[int, int, str, str | None]]) -> Callable[[int, int], bool]:
+    """Whether text[s:e] names a person of the article: a person entity, or the surname of one in any case
+    ("PENCE" in a transcript)."""
+    persons = [(s, e) for s, e, lab, _ in ents if lab in PERSON]
+    surnames = {text[s:e].split()[-1].casefold() for s, e in persons if text[s:e].split()}
+
+    def test(s: int, e: int) -> bool:
+        if any(ps < e and s < pe for ps, pe in persons):
+            return True
+        words = text[s:e].split()
+        return bool(words) and words[-1].casefold() in surnames
+
+    return test
+
+
 def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMention]) -> list[Quote]:
     text = names.text
     refs: list[SpeakerRef | None] = [None] * len(raw)
@@ -132,6 +158,12 @@ def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMen
         if q.speaker is None:
             continue
         s, e = q.speaker
+        outer = next((j for j in range(len(raw)) if j != i and raw[j].kind != "indirect"
+                      and raw[j].start <= s < e <= raw[j].end and refs[j] is not None), None)
+        if outer is not None and text[s:e].lower() in ("i", "we", "я", "мы"):
+            # "I"/"we" inside someone's quote is that speaker
+            refs[i] = SpeakerRef(refs[outer].name, text[s:e], s, e)  # type: ignore[union-attr]
+            continue
         r = names.resolve(s, e, timeline)
         refs[i] = SpeakerRef(r.name, text[s:e], s, e)
         if r.name:
@@ -139,6 +171,10 @@ def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMen
                 timeline.append((min(s, q.start), r.name))
             if r.kind == "role":
                 mentions.append(EntityMention(text[s:e], s, e, "PERSON", name=r.name))
+    quoted = [j for j in range(len(raw)) if raw[j].kind != "indirect"]
+    for a, b in zip(quoted, quoted[1:], strict=False):  # a multi-paragraph quote goes on: its speaker goes on
+        if raw[b].continued and raw[a].continues and refs[b] is None and refs[a] is not None:
+            refs[b] = refs[a]
     for i in range(len(raw) - 1, -1, -1):  # a multi-paragraph quote: the speaker named at its end
         if raw[i].continues and refs[i] is None:
             nxt = next((j for j in range(i + 1, len(raw)) if raw[j].kind != "indirect"), None)
@@ -172,5 +208,6 @@ def _speakers(raw: list[RawQuote], names: ArticleNames, mentions: list[EntityMen
     for q, ref in zip(raw, refs, strict=True):
         body = text[q.start:q.end] if not q.segments else " ".join(text[s:e] for s, e in q.segments)
         cue = Span(q.cue[0], q.cue[1], text[q.cue[0]:q.cue[1]]) if q.cue else None
-        out.append(Quote(body, q.start, q.end, q.kind, ref, cue))  # type: ignore[arg-type]
+        segs = [Span(s, e, text[s:e]) for s, e in q.segments or [] if q.segments != [(q.start, q.end)]]
+        out.append(Quote(body, q.start, q.end, q.kind, ref, cue, segments=segs))  # type: ignore[arg-type]
     return out

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from storylens.nlp.backends import Tok
+from storylens.nlp.frames import Framed, colon_frame, sentence_frames
 from storylens.nlp.lexicon import (
     EN_NEEDS_XCOMP,
     EN_PRONOUNS,
@@ -20,19 +21,35 @@ from storylens.nlp.lexicon import (
     EN_REPORT_VERBS,
     ROLE_WORDS,
     RU_PRONOUNS,
+    RU_PRONOUNS_POSS,
+    RU_REPORT_NOUNS,
+    RU_REPORT_VERBS,
     RU_ROLE_WORDS,
     is_en_cue,
     is_ru_cue,
 )
-from storylens.nlp.marks import Segment
+from storylens.nlp.marks import CLOSERS, Segment
 
 SUBJ = frozenset({"nsubj", "nsubjpass", "nsubj:pass"})
 HOP = frozenset({"advcl", "xcomp", "conj", "parataxis", "acl", "dep"})
 COMP = frozenset({"ccomp"})
 _ADJ_RIGHT = re.compile(r"^[\s,;:\u2013\u2014\u2012-]*$")
 _ADJ_LEFT = re.compile(r"[,:\u2013\u2014-]\s*$")
+CLOSE_MARKS = CLOSERS + '"'
 _SENT_END = frozenset({".", "!", "?", "\u2026"})
 _WORD = re.compile(r"\w+")
+_REPORTED_MOOD = frozenset({"would", "could", "might", "should"})
+_WORD_NOUNS = frozenset({"word", "message", "verdict", "line", "quote", "assessment", "answer", "reply", "response"})
+_INNER = re.compile(r"(?P<p>[,.!?\u2026])\s+(?P<d1>[\u2014\u2013])\s+(?P<author>[^\u2014\u2013\u00ab\u00bb\"\u201c\u201d\n]{3,160}?)"
+                    r"[,.]\s+[\u2014\u2013]\s+")
+_BREAK = re.compile(r"(\w*)[.!?]['\"\u201d\u2019)]?\s+['\"\u201c\u2018(]?[A-Z\u0410-\u042f\u0401]")
+
+
+def _sentence_break(s: str) -> bool:
+    """A sentence ends inside ``s`` (not after a title or an initial: "Mr. Obama", "Charles G. Koch")."""
+    from storylens.nlp.lexicon import TITLES
+
+    return any(len(m.group(1)) > 1 and m.group(1).lower() not in TITLES for m in _BREAK.finditer(s))
 # '“…,” Scott Pruitt, the Republican attorney general of Oklahoma, one of the states suing the EPA, said'
 RIGHT_FRAME_WORDS = 20
 
@@ -49,6 +66,7 @@ class RawQuote:
     sent: int = 0
     segments: list[tuple[int, int]] | None = None
     continues: bool = False  # a multi-paragraph quote goes on in the next quote
+    continued: bool = False  # … and this quote is where it goes on
 
 
 class Frames:
@@ -84,9 +102,9 @@ class Frames:
     def para_of(self, pos: int) -> int:
         return max(0, bisect.bisect_right(self.para_starts, pos) - 1)
 
-    def is_cue(self, i: int) -> bool:
+    def is_cue(self, i: int, inside: bool = False) -> bool:
         t = self.toks[i]
-        if self.seg_of[i] >= 0:
+        if self.seg_of[i] >= 0 and not inside:
             return False
         if t.lang == "ru":
             return t.pos in ("VERB", "ADJ") and is_ru_cue(t.lemma)
@@ -106,6 +124,9 @@ class Frames:
         return lo, hi
 
     def subject_of(self, v: int) -> int | None:
+        t = self.toks[v]
+        if t.dep == "acl" and t.text.lower().endswith("ing") and self.ent_of[t.head] in ("PERSON", "PER"):
+            return t.head  # "footage of Ann Lee asking, “…”": the one who asks
         s = self._subject(v)
         if (s is None or not self.is_personish(s)) and self.toks[v].text.lower().endswith("ing"):
             # "…, saying clearly:" belongs to the one who speaks, not to the nearest clause's subject
@@ -171,8 +192,14 @@ class Frames:
             return self.np_span(s)
         if frame is None:
             return None
-        # "said Stoltenberg" without a parse link: the first nominal after the verb inside the frame
+        # '“…,” Flynn, a top surrogate, said Thursday': a person named before the verb inside the frame
+        for j in range(frame[0], v):
+            if self.ent_of[j] in ("PERSON", "PER") and self.seg_of[j] < 0:
+                return self.np_span(j, (frame[0], v - 1))
+        # "said Lee" without a parse link: the first nominal after the verb inside the frame
         for j in range(v + 1, frame[1] + 1):
+            if self.ent_of[j] in ("DATE", "TIME"):
+                continue
             t = self.toks[j]
             if self.seg_of[j] >= 0:
                 break
@@ -279,34 +306,44 @@ class Frames:
             n_words = len(_WORD.findall(content))
             if n_words < 2:
                 continue
-            q = RawQuote(seg.cstart, seg.cend, "direct", para=self.para_of(seg.start), continues=seg.continues)
+            q = RawQuote(seg.cstart, seg.cend, "direct", para=self.para_of(seg.start), continues=seg.continues,
+                         continued=seg.continued)
             first = bisect.bisect_left(self.starts, seg.cstart)
             q.sent = self.toks[first].sent if first < len(self.toks) else 0
+            if self.inner_frame(q):
+                out.append(q)
+                continue
+            label = colon_frame(self.text, seg.cstart, seg.cend)
+            if label is not None and self.text[label.source[0]:label.source[1]].isupper() \
+                    and len(self.text[label.source[0]:label.source[1]]) > 2:
+                # a transcript in marks: '"PENCE: Well, look, …' is Pence's, the label is not part of it
+                q.start, q.speaker = label.start, label.source
+                out.append(q)
+                continue
             attributed = False
             colon = self.text[:seg.start].rstrip().endswith(":")
-            rf = self.right_frame(k) if not colon else None
+            rf = self.right_frame(k) if not colon and not (content[:1].islower() and self._governed(first, seg)) \
+                else None
             if rf is not None and re.search(r"[.!?\u2026]$", content) and self.text[seg.end:seg.end + 1] != ",":
-                # "…end." Stoltenberg said that …: a new sentence, not the frame of this quote
+                # "…end." Lee said that …: a new sentence, not the frame of this quote
                 v0 = self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS)
-                if v0 is None or any(self.toks[c].dep in COMP for c in self.children[v0]):
+                if v0 is None or any(self.toks[c].dep in COMP and c > v0 and self.seg_of[c] < 0
+                                     for c in self.children[v0]):
                     rf = None
             if rf is not None:
                 attributed = self.attribute_from_frame(q, rf, self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS))
-                # a split quote: "A," he said, "B."
-                if attributed and k + 1 < len(self.segs):
-                    nxt = self.segs[k + 1]
-                    gap = self.text[seg.end:nxt.start]
-                    if "\n" not in gap and not re.search(r"[.!?]\s*$", gap) and len(gap) < 200 \
-                            and re.search(r"[,:\u2013\u2014]\s*$", gap):
-                        q.end = nxt.cend
-                        q.segments = [(seg.cstart, seg.cend), (nxt.cstart, nxt.cend)]
-                        merged_into[k + 1] = q
+                if attributed:
+                    for j in self.continuation(k):
+                        q.segments = (q.segments or [(seg.cstart, seg.cend)]) + [(self.segs[j].cstart,
+                                                                                  self.segs[j].cend)]
+                        q.end = self.segs[j].cend
+                        merged_into[j] = q
             if not attributed:
                 lf = self.left_frame(k)
                 if lf is not None:
                     attributed = self.attribute_from_frame(q, lf, self.cue_in(*lf, reverse=True))
                     if not attributed and colon:
-                        # "Jens Stoltenberg, NATO Secretary-General: «…»"
+                        # "Ann Lee, Port Authority chair: «…»"
                         for i in range(lf[0], lf[1] + 1):
                             if self.ent_of[i] in ("PERSON", "PER", "ORG"):
                                 e = i
@@ -315,8 +352,15 @@ class Frames:
                                 q.speaker = (self.toks[i].start, self.toks[e].end)
                                 attributed = True
                                 break
+                        # "He disagreed: “…”": the verb that introduces the quote, its subject the speaker
+                        v = next((i for i in range(lf[1], lf[0] - 1, -1) if self.toks[i].pos == "VERB"), None)
+                        subj = self._subject(v) if v is not None and not attributed else None
+                        if v is not None and subj is not None and self.is_personish(subj):
+                            q.cue = (self.toks[v].start, self.toks[v].end)
+                            q.speaker = self.np_span(subj)
+                            attributed = True
             if attributed and q.speaker is not None and q.start > q.speaker[1] and content[:1].islower():
-                q.kind = "partial"  # "По словам Шойгу, «армия выполнила …»": a fragment after its attribution
+                q.kind = "partial"  # "По словам Волковой, «армия выполнила …»": a fragment after its attribution
             if not attributed and colon:
                 rf = self.right_frame(k)
                 if rf is not None and not re.search(r"[.!?\u2026]$", content):
@@ -330,6 +374,99 @@ class Frames:
             out.append(q)
         return out
 
+    def _widen_to_clause(self, q: RawQuote, seg: Segment, child: int) -> None:
+        """A fragment that a cue verb governs ('agreed that Clinton is in “good enough health”'): the attribution
+        is the verb's clause, the fragment its quoted words (a segment)."""
+        if self.seg_of[child] >= 0:
+            return
+        lo, hi = self.subtree(child)
+        if hi - lo > 60:
+            return
+        clause = self._clause(lo, hi, ("that",))
+        if clause is None:
+            return
+        s, e = clause
+        e = max(e, seg.end) if s <= seg.start < e else e
+        if s <= q.start and q.end <= e:
+            q.segments = [(q.start, q.end)]
+            q.start, q.end = s, e
+
+    def _governed(self, first: int, seg: Segment) -> bool:
+        """A fragment inside the clause of a cue verb before it ('Flynn said Trump was “absolutely right” when
+        he said …'): that verb attributes it, not the words after it."""
+        i, hops = first, 0
+        while i < len(self.toks) and hops < 12:
+            h = self.toks[i].head
+            if h == i:
+                return False
+            i, hops = h, hops + 1
+            if self.seg_of[i] < 0 and self.toks[i].end <= seg.start and self.is_cue(i):
+                return True
+        return False
+
+    def inner_frame(self, q: RawQuote) -> bool:
+        """«Мы готовы к диалогу, — сказал посол, — но не на любых условиях»: the author's words between dashes
+        inside one pair of marks.  Splits ``q`` into its two parts and attributes it from those words."""
+        m = _INNER.search(self.text, q.start, q.end)
+        if m is None:
+            return False
+        lo = bisect.bisect_left(self.starts, m.start("author"))
+        hi = bisect.bisect_left(self.starts, m.end("author")) - 1
+        v = next((i for i in range(lo, hi + 1) if self.is_cue(i, inside=True)), None)
+        if v is None:
+            return False
+        q.segments = [(q.start, m.start() + (0 if m.group("p") == "," else 1)), (m.end(), q.end)]
+        q.cue = (self.toks[v].start, self.toks[v].end)
+        sub = self._subject(v)
+        if sub is not None and lo <= sub <= hi:
+            q.speaker = self.np_span(sub, (lo, hi))
+        else:  # «…, — сказал посол Андрей Лебедев, — …»: the words after the verb
+            j = next((i for i in range(v + 1, hi + 1) if self.toks[i].pos in ("PROPN", "NOUN", "PRON")), None)
+            q.speaker = (self.toks[j].start, self.toks[hi].end) if j is not None else None
+            if q.speaker is not None:
+                e = q.speaker[1]
+                while e > q.speaker[0] and not self.text[e - 1].isalnum():
+                    e -= 1
+                q.speaker = (q.speaker[0], e)
+        return True
+
+    def continuation(self, k: int) -> list[int]:
+        """The segments after segment ``k`` that are the same attribution (PolNeAR's convention, and one
+        statement for a reader): ``"A," he said, "B."`` (the attribution interrupts one sentence) and
+        ``"A," he said. "B."`` (the quote goes on in the next sentence with no attribution of its own).  A
+        segment with a frame of its own, in another paragraph, or after other words is not."""
+        out: list[int] = []
+        if k + 1 >= len(self.segs):
+            return out
+        seg, j = self.segs[k], k + 1
+        # '“A,” Flynn said on Fox News’s “Fox and Friends.” “B.”': a title inside the frame is not the next part
+        while j + 1 < len(self.segs) and self.words_between(seg.end, self.segs[j].start) \
+                and not _sentence_break(self.text[seg.end:self.segs[j].start]) \
+                and is_title_like(self.text[self.segs[j].cstart:self.segs[j].cend]) \
+                and "\n" not in self.text[seg.end:self.segs[j + 1].start]:
+            j += 1
+        nxt = self.segs[j]
+        gap = self.text[seg.end:nxt.start]
+        if "\n" in gap or len(gap) > 300 or not self.words_between(seg.end, nxt.start):
+            return out
+        if _sentence_break(gap.rstrip(" \"'\u201c\u201e\u00ab\u2018")[:-1]):
+            return out  # "A," Lee said. He disagreed: "B.": another sentence, another attribution
+        if sum(1 for i in self.range(seg.end, nxt.start) if self.is_cue(i)) >= 2:
+            return out  # "A," Trump said, adding later, "B.": a second cue, a second attribution
+        if re.search(r"(?:[,:\u2013\u2014]|,\s+(?:but|and))\s*$", gap) and not re.search(r"[.!?]\s*$", gap):
+            out.append(j)  # "A," he said, "B."; "A," he said, but "B."
+        elif re.search(r"[.!?][)\]\"\u201d\u2019\u00bb]?\s*$", gap) and not self.text[nxt.cstart:nxt.cstart + 1].islower():
+            # "A," he said. "B.": the gap is the attribution's one sentence, and B has no cue of its own
+            idx = [i for i in self.range(seg.end, nxt.start) if self.toks[i].pos != "PUNCT"]
+            if len({self.toks[i].sent for i in idx}) != 1:
+                return out
+            rf = self.right_frame(j)
+            if rf is not None and self.text[self.segs[j].end:self.toks[rf[0]].start].strip() in ("", ",") \
+                    and self.cue_in(*rf, max_words=RIGHT_FRAME_WORDS) is not None:
+                return out
+            out.append(j)
+        return out
+
     def _embedded(self, seg: Segment, q: RawQuote, first: int, n_words: int) -> bool | None:
         """A quote inside a sentence; returns None when it should be dropped (a title, a name)."""
         before = bisect.bisect_left(self.starts, seg.start) - 1
@@ -340,6 +477,8 @@ class Frames:
         lower = content[:1].islower()
         if sent_words_before and is_title_like(content):
             return None  # "on “Fox News Sunday,”", "called her “Miss Piggy”": a title or a name in marks
+        if sent_words_before and not lower and self.toks[before].pos in ("NOUN", "PROPN", "NUM", "DET"):
+            return None  # «фильм «Весна на Заречной улице»», "his 1994 “Contract with America”": a name
         if not sent_words_before:
             q.inherit = "para"  # a quote opening its sentence, with no frame: a neighbour's speaker
             return True
@@ -348,20 +487,22 @@ class Frames:
         # up the tree from inside the quote to the first verb outside it
         i = first
         hops = 0
-        anc: list[int] = []
+        path: list[int] = []
         while i < len(self.toks) and hops < 12:
-            if self.seg_of[i] < 0:
-                anc.append(i)
+            path.append(i)
             h = self.toks[i].head
             if h == i:
                 break
             i = h
             hops += 1
+        anc = [x for x in path if self.seg_of[x] < 0]
         for a in anc:
             if self.is_cue(a):
                 q.cue = (self.toks[a].start, self.toks[a].end)
                 q.speaker = self.speaker_from_verb(a)
                 if q.speaker is not None:
+                    if lower:
+                        self._widen_to_clause(q, seg, path[path.index(a) - 1])
                     return True
         sent_toks = [j for j in range(max(0, before - 60), min(len(self.toks), before + 60))
                      if self.toks[j].sent == q.sent]
@@ -392,8 +533,9 @@ class Frames:
         # a partial quote does not use up its cue: "said that “a bomb” had gone off" reports the whole clause
         cues_used = {q.cue for q in direct if q.cue and q.kind != "partial"}
         for v, t in enumerate(self.toks):
-            # ("NATO leaders are expected to agree": a passive stance verb's subject is not its source)
-            report = t.lang != "ru" and t.pos == "VERB" and t.lemma in EN_REPORT_VERBS and self.seg_of[v] < 0 \
+            # ("the leaders are expected to agree": a passive stance verb's subject is not its source)
+            report = t.pos == "VERB" and (t.lemma in RU_REPORT_VERBS if t.lang == "ru" else t.lemma in EN_REPORT_VERBS) \
+                and self.seg_of[v] < 0 \
                 and not any(self.toks[c].dep in ("nsubjpass", "auxpass", "nsubj:pass") for c in self.children[v])
             if not (self.is_cue(v) or report) or (t.start, t.end) in cues_used:
                 continue
@@ -446,19 +588,24 @@ class Frames:
         # "his claim that …": a report noun with a that-clause; its source is the possessor or the subject of
         # the verb that takes the noun ("Trump repeated the claim that …")
         for n, t in enumerate(self.toks):
-            if t.lang == "ru" or t.pos != "NOUN" or t.lemma not in EN_REPORT_NOUNS or self.seg_of[n] >= 0:
+            nouns = RU_REPORT_NOUNS if t.lang == "ru" else EN_REPORT_NOUNS
+            if t.pos != "NOUN" or t.lemma not in nouns or self.seg_of[n] >= 0:
                 continue
-            cl = [c for c in self.children[n] if c > n and self.toks[c].dep in ("acl", "ccomp", "appos")
-                  and any(self.toks[m].lemma == "that" and self.toks[m].dep == "mark" for m in self.children[c])]
+            # "заявление о том, что …": the clause hangs from "том"
+            heads = [n] + [c for c in self.children[n] if self.toks[c].lemma == "тот" and c > n]
+            cl = [c for h in heads for c in self.children[h] if c > n and self.toks[c].dep in ("acl", "ccomp", "appos")
+                  and any(self.toks[m].lemma in ("that", "что") and self.toks[m].dep == "mark"
+                          for m in self.children[c])]
             if not cl:
                 continue
-            clause = self._clause(*self.subtree(cl[0]), ("that",))
+            clause = self._clause(*self.subtree(cl[0]), ("that", "что"))
             if clause is None:
                 continue
             s, e = clause
             if self._mostly_quoted(s, e, spans):
                 continue
-            poss = [c for c in self.children[n] if self.toks[c].dep == "poss"]
+            poss = [c for c in self.children[n] if self.toks[c].dep == "poss"
+                    or (self.toks[c].dep == "det" and self.toks[c].lemma in RU_PRONOUNS_POSS)]
             src: tuple[int, int] | None = None
             if poss:
                 src = self.np_span(poss[0])
@@ -473,9 +620,11 @@ class Frames:
                    and not any(a <= q.cue[0] and q.cue[1] <= b for a, b in inside))
         # "according to X, <clause>"
         for i in range(len(self.toks) - 1):
-            acc = self.according_to(i, min(len(self.toks) - 1, i + 1 + 8))
-            if acc is None or acc[0] != i or self.seg_of[i] >= 0:
+            if self.toks[i].text.lower() != "according":
                 continue
+            acc = self.according_to(i, min(len(self.toks) - 1, i + 1 + 8))
+            if acc is None or acc[0] != i or self.seg_of[i] >= 0 or self.toks[i].lang == "ru":
+                continue  # (Russian «по словам X, …» is a phrase frame: :mod:`frames`)
             sent = self.toks[i].sent
             idx = [j for j in range(max(0, i - 80), min(len(self.toks), i + 80)) if self.toks[j].sent == sent]
             alo, ahi = self.subtree(i)
@@ -489,6 +638,91 @@ class Frames:
                                 speaker=self.np_span(acc[2], (acc[1], ahi)), para=self.para_of(s), sent=sent))
         return out
 
+    def phrased(self, sents: list[tuple[int, int]], direct: list[RawQuote], is_person: Callable[[int, int], bool],
+                found_before: list[RawQuote]) -> list[RawQuote]:
+        """Attributions framed by a phrase ("As Lee put it, …", «По мнению Волковой, …») and "Name: …" paragraphs.
+        A frame around a quote that has no speaker yet gives it one instead of a second attribution."""
+        out: list[RawQuote] = []
+        spans = [(q.start, q.end) for q in direct]
+        found: list[Framed] = []
+        for s, e in sents:
+            first = bisect.bisect_left(self.starts, s)
+            ru = first < len(self.toks) and self.toks[first].lang == "ru"
+            found.extend(sentence_frames(self.text, s, e, ru))
+        for ps, pe in self.paras:
+            f = colon_frame(self.text, ps, pe)
+            if f is not None and is_person(*f.source):
+                found.append(f)
+        for f in found:
+            if self._mostly_quoted(f.start, f.end, [(q.start, q.end) for q in found_before]):
+                continue  # «Как сообщил Смирнов, …»: the verb's clause has it already
+            inside = [q for q in direct if f.start <= q.start < f.end]
+            if self._mostly_quoted(f.start, f.end, spans):
+                for q in inside:
+                    if q.speaker is None:
+                        q.speaker, q.cue, q.inherit = f.source, f.cue, None
+                continue
+            t = bisect.bisect_left(self.starts, f.start)
+            out.append(RawQuote(f.start, f.end, "indirect", cue=f.cue, speaker=f.source, para=self.para_of(f.start),
+                                sent=self.toks[t].sent if t < len(self.toks) else 0))
+        return out
+
+    def named_after(self, direct: list[RawQuote]) -> None:
+        """A quote with no frame whose source the next sentence names: '“…” That was the verdict of Mayor Tom
+        Baker.', '“…” The words came from Baker.' (a report noun and "of/from/by" a person)."""
+        for q in direct:
+            if q.speaker is not None or q.cue is not None:
+                continue
+            j = bisect.bisect_left(self.starts, q.end)
+            while j < len(self.toks) and (self.toks[j].pos == "PUNCT" or self.seg_of[j] >= 0):
+                j += 1
+            if j >= len(self.toks) or self.toks[j].sent == q.sent or self.para_of(self.toks[j].start) != q.para \
+                    or self.words_between(q.end, self.toks[j].start):
+                continue
+            sent = self.toks[j].sent
+            for i in range(j, len(self.toks)):
+                t = self.toks[i]
+                if t.sent != sent:
+                    break
+                if t.lemma not in ("of", "from", "by") or self.seg_of[i] >= 0:
+                    continue
+                noun = t.head
+                objs = [c for c in self.children[i] if self.toks[c].dep in ("pobj", "obj", "nmod")]
+                if objs and self.is_personish(objs[0]) and self.toks[objs[0]].pos != "PRON" and (
+                        self.toks[noun].lemma in EN_REPORT_NOUNS | _WORD_NOUNS
+                        or (self.toks[noun].lemma == "come" and self._subject(noun) is not None
+                            and self.toks[self._subject(noun) or 0].lemma in EN_REPORT_NOUNS | _WORD_NOUNS)):
+                    q.speaker = self.np_span(objs[0])
+                    cue = noun if self.toks[noun].lemma != "come" else self._subject(noun) or noun
+                    q.cue = (self.toks[cue].start, self.toks[cue].end)
+                    q.inherit = None
+                    break
+
+    def continue_reported(self, quotes: list[RawQuote], sents: list[tuple[int, int]]) -> None:
+        """Reported speech that goes on in the next sentences of its paragraph: "He said the bridge was finished.
+        It would cost less …" — a sentence with no cue and no quote of its own whose verb is in the reported
+        mood (would, could, might, should) continues the attribution before it."""
+        ends = [e for _, e in sents]
+        for q in quotes:
+            if q.kind != "indirect" or q.cue is None:
+                continue
+            k = bisect.bisect_left(ends, q.end)
+            while k + 1 < len(sents) and not self.words_between(q.end, sents[k][1]):
+                s, e = sents[k + 1]
+                idx = list(self.range(s, e))
+                if not idx or self.para_of(s) != q.para or self.toks[idx[0]].lang == "ru" \
+                        or any(self.seg_of[i] >= 0 or self.is_cue(i) for i in idx):
+                    break
+                root = next((i for i in idx if self.toks[i].dep == "root"), None)
+                if root is None or not any(self.toks[c].dep == "aux" and self.toks[c].lemma in _REPORTED_MOOD
+                                           for c in self.children[root]):
+                    break
+                subj = self._subject(root)
+                if subj is not None and self.ent_of[subj] in ("PERSON", "PER"):
+                    break  # a new actor: the writer's own sentence
+                q.end = self.toks[idx[-1]].end if self.toks[idx[-1]].pos != "PUNCT" else self.toks[idx[-2]].end
+                k += 1
+
     def _clause(self, lo: int, hi: int, marks: tuple[str, ...]) -> tuple[int, int] | None:
         """Character span of the reported clause in tokens lo..hi, its opening punctuation, conjunction and
         ``marks`` ("that") and its closing punctuation trimmed; None when fewer than three tokens remain."""
@@ -496,8 +730,8 @@ class Frames:
             lo += 1
         while hi >= lo and self.toks[hi].pos == "PUNCT":
             hi -= 1
-        if hi - lo < 2:
-            return None
+        if hi - lo < 1:
+            return None  # one word is not a clause; two are ("prices rose", «больница переполнена»)
         return self.toks[lo].start, self.toks[hi].end
 
     def _object_content(self, v: int) -> tuple[int, int] | None:
@@ -507,7 +741,11 @@ class Frames:
         kids = [c for c in self.children[v] if c > v and self.seg_of[c] < 0]
         deps = {"dobj", "obj", "xcomp", "oprd", "dative", "attr", "ccomp"}
         take = [c for c in kids if self.toks[c].dep in deps
-                or (self.toks[c].dep == "prep" and self.toks[c].lemma in ("for", "on", "about", "to", "as", "of"))]
+                or (self.toks[c].dep == "prep" and self.toks[c].lemma in ("for", "on", "about", "to", "as", "of"))
+                # «призвал к диалогу», «выступил против санкций», «высказался за переговоры»
+                or (self.toks[c].dep == "obl" and t.lang == "ru" and any(
+                    self.toks[m].dep == "case" and self.toks[m].lemma in ("к", "за", "против", "о", "об")
+                    for m in self.children[c]))]
         if not take:
             return None
         if t.lemma in EN_NEEDS_XCOMP and not any(self.toks[c].dep == "xcomp" for c in take):
@@ -519,6 +757,62 @@ class Frames:
     def _mostly_quoted(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
         cov = sum(max(0, min(e, qe) - max(s, qs)) for qs, qe in spans)
         return cov >= 0.5 * (e - s)
+
+
+def _parts(q: RawQuote) -> list[tuple[int, int]]:
+    return list(q.segments) if q.segments else [(q.start, q.end)]
+
+
+def one_per_attribution(text: str, direct: list[RawQuote], indirect: list[RawQuote],
+                        words: Sequence[tuple[int, int, int]] = ()) -> list[RawQuote]:
+    """One quote per attribution, as PolNeAR annotates and as a reader counts them.
+
+    * words in marks inside a reported clause ("said that voting fraud is “a big problem”") belong to that
+      clause's attribution: one quote of kind ``partial`` spanning the clause, its quoted words as ``segments``;
+    * fragments of one sentence with one cue and speaker ("called him a “liar” and a “bully”") are one quote
+      with a segment per fragment.
+    """
+    taken: set[int] = set()
+    out: list[RawQuote] = []
+    for c in indirect:
+        # a quote with a cue of its own inside the clause ("…, saying: «…»") is an attribution of its own: the
+        # clause ends before that cue
+        for q in direct:
+            if q.kind == "direct" and q.cue is not None and q.cue != c.cue and c.start < q.cue[0] < c.end \
+                    and c.start <= q.start < c.end:
+                c.end = min(c.end, q.cue[0])
+        while c.end > c.start and not text[c.end - 1].isalnum() and text[c.end - 1] not in CLOSE_MARKS:
+            c.end -= 1
+        for ws, _we, mark_end in words:  # a clause never ends inside marks: «…назвал ситуацию «катастрофической»»
+            if c.start <= ws < c.end < mark_end:
+                c.end = mark_end
+        inside = [q for q in direct if id(q) not in taken and c.start <= q.start and q.end <= c.end]
+        marked = [(ws, we) for ws, we, _ in words if c.start <= ws and we <= c.end]
+        if marked and not inside:
+            c.kind = "partial"
+            c.segments = marked
+        if inside:
+            c.segments = sorted([p for q in inside for p in _parts(q)] + marked)
+            taken.update(id(q) for q in inside)
+            quoted = sum(e - s for q in inside for s, e in _parts(q))
+            c.kind = "direct" if all(q.kind == "direct" for q in inside) and quoted >= 0.8 * (c.end - c.start) \
+                else "partial"
+            if c.speaker is None:
+                c.speaker = next((q.speaker for q in inside if q.speaker is not None), None)
+                c.cue = c.cue or next((q.cue for q in inside if q.cue is not None), None)
+        out.append(c)
+    out.extend(q for q in direct if id(q) not in taken)
+    merged: list[RawQuote] = []
+    for q in sorted(out, key=lambda q: (q.start, q.end)):
+        last = merged[-1] if merged else None
+        if last is not None and q.kind == last.kind == "partial" and q.sent == last.sent and q.start >= last.end \
+                and q.speaker is not None and q.speaker == last.speaker \
+                and (q.cue == last.cue or q.cue is None or last.cue is None):
+            last.segments = _parts(last) + _parts(q)
+            last.end = q.end
+            continue
+        merged.append(q)
+    return merged
 
 
 _TITLE_SMALL = frozenset(["a", "an", "the", "of", "in", "on", "to", "for", "with", "and", "or", "at", "by", "from", "as", "is", "vs"])

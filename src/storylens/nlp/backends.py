@@ -103,12 +103,27 @@ def parse_russian(text: str, off: int) -> Parsed:
     ents: list[tuple[int, int, str, str | None]] = []
     for sp in doc.spans:
         sp.normalize(vocab)
-        ents.append((sp.start + off, sp.stop + off, RU_LABELS.get(sp.type, sp.type), sp.normal or None))
+        normal = keep_yo(sp.normal, sp.text) if sp.normal else None
+        ents.append((sp.start + off, sp.stop + off, RU_LABELS.get(sp.type, sp.type), normal))
     return Parsed(toks, sents, ents)
 
 
+def keep_yo(normal: str, surface: str) -> str:
+    """The normal form with the "ё" of the text kept (the morphology writes "Петр Ковалев" for "Пётр Ковалёв")."""
+    if "ё" not in surface.lower():
+        return normal
+    out = []
+    for w, s in zip(normal.split(), surface.split() + [""] * len(normal.split()), strict=False):
+        chars = list(w)
+        for i, c in enumerate(chars):
+            if i < len(s) and c in "еЕ" and s[i] in "ёЁ" and s[:i].replace("ё", "е").lower() == w[:i].replace("ё", "е").lower():
+                chars[i] = "ё" if c == "е" else "Ё"
+        out.append("".join(chars))
+    return " ".join(out)
+
+
 def russian_normal_form(text: str) -> str:
-    """Nominative form of a Russian name ("Марии Захаровой" -> "Мария Захарова")."""
+    """Nominative form of a Russian name ("Ирины Волковой" -> "Ирина Волкова")."""
     from natasha import Doc
 
     seg, morph, _syntax, ner, vocab = natasha_models()

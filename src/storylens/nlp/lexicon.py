@@ -15,6 +15,7 @@ confirm deny remark observe testify tweet post continue conclude comment express
 reveal recount pledge vow estimate indicate point announce believe think speak reiterate repeat
 describe charge contend counter joke quip boast lament muse predict propose recommend signal underline underscore
 acknowledge affirm assure contend declare disclose inform notify protest question reckon retort shout told
+demand wonder exclaim yell scold plead chide snap sigh disagree brag
 """))
 
 # verbs of stance, intent and evidence whose object or infinitive is an attribution's content in news annotation
@@ -27,6 +28,7 @@ insist predict estimate tell warn order request invite challenge dispute
 describe deny accuse admire fear mock tweet detail identify offer promote illustrate raise complain view label dub
 brand deride slam tout highlight address reference specify proclaim hail sing announce report reveal confirm
 acknowledge admit stress emphasize emphasise argue claim note express announce recommend
+decline issue unleash invoke echo downplay embrace unveil rule recognize paint
 """))
 # of those, the ones whose object alone is not content unless an infinitive follows ("told his aides to …")
 EN_NEEDS_XCOMP = frozenset(_w("tell warn order ask urge encourage invite challenge request"))
@@ -49,7 +51,7 @@ justice attorney sheriff pope king queen prince princess minister premier chance
 spokeswoman spokesperson director head leader candidate nominee
 """))
 
-# head words of role descriptions ("the NATO chief", "the alliance secretary general")
+# head words of role descriptions ("the port chief", "the authority secretary general")
 ROLE_WORDS = frozenset(_w("""
 secretary-general secretary general president minister chief head leader spokesman spokeswoman spokesperson
 chairman chairwoman chair director governor senator mayor ambassador chancellor premier king queen prince
@@ -63,12 +65,6 @@ GENERIC_ORG_WORDS = frozenset(_w("alliance organization organisation bloc agency
 ORG_DESCRIPTORS = frozenset(_w("alliance bloc organization organisation agency union coalition"))
 TREATY_WORDS = frozenset(_w("treaty agreement accord pact convention"))
 
-FEMALE_FIRST = frozenset(_w("""
-hillary maria melania ivanka chelsea nancy elizabeth kellyanne theresa angela marine sarah susan mary patricia
-jennifer linda barbara jessica karen lisa michelle kamala nikki huma donna debbie hope condoleezza madeleine
-samantha loretta janet sheryl carly ruth sonia elena amy kirsten claire tammy dianne heidi jeanne maxine
-valentina natalia olga irina anna tatiana ekaterina svetlana ursula federica jacinda
-"""))
 FEMALE_TITLES = frozenset(_w("mrs ms miss madam lady spokeswoman chairwoman"))
 MALE_TITLES = frozenset(_w("mr sir lord spokesman chairman king prince"))
 
@@ -79,6 +75,21 @@ RU_CUE = re.compile(
     r"утвержда|полага|уверен|сч[её]л|назва|объясн|возраз|посетова|предложи|призва|прокомментир|"
     r"высказа|оцени|опровер|сообща|признава|добавля|отмеча|заявля|говори)", re.IGNORECASE)
 RU_PRONOUNS = {"он": "m", "она": "f", "они": None, "я": None, "мы": None}
+RU_PRONOUNS_POSS = frozenset(_w("его её ее их мой наш"))
+# Russian verbs of stance whose object, predicate or «к/за/против/о» phrase is reported content (lemmas):
+# «назвал встречу полезной», «призвал Запад к диалогу», «отверг обвинения», «выступил против санкций»
+RU_REPORT_VERBS = frozenset(_w("""
+назвать называть призвать призывать отвергнуть отвергать опровергнуть опровергать потребовать требовать
+пообещать обещать раскритиковать критиковать осудить осуждать приветствовать поддержать поддерживать
+обвинить обвинять предложить предлагать одобрить одобрить высказаться выступить выступать пригрозить
+грозить отказаться согласиться допустить допускать исключить исключать усомниться поблагодарить похвалить
+упрекнуть охарактеризовать оценить расценить квалифицировать настаивать настоять
+"""))
+# nouns whose «что» clause is reported content: «заявление о том, что …», «его предупреждение, что …»
+RU_REPORT_NOUNS = frozenset(_w("""
+заявление утверждение слово мнение обещание предупреждение призыв обвинение требование оценка позиция версия
+сообщение признание уверенность убеждение опасение надежда предположение прогноз вывод довод аргумент
+"""))
 RU_ROLE_WORDS = frozenset(_w("""
 президент министр глава генсек генеральный секретарь представитель пресс-секретарь спикер председатель
 директор губернатор мэр посол канцлер премьер премьер-министр лидер руководитель начальник командующий

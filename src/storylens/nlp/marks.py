@@ -162,3 +162,32 @@ def normalise_quotes(s: str) -> str:
     s = re.sub("[\u201c\u201d\u201e\u201f\u00ab\u00bb]", '"', s)
     s = re.sub("[\u2018\u2019\u201a]", "'", s)
     return re.sub(r"\s+", " ", s.replace("\u00a0", " ")).strip()
+
+
+_DASHES = "\u2014\u2013"
+_AUTHOR = re.compile(r"(?<=[,.!?\u2026])\s+[\u2014\u2013]\s+(?=\w)")
+
+
+def dialogue_segments(text: str) -> list[Segment]:
+    """Direct speech in dialogue dashes, the Russian convention: a paragraph "— Встреча была полезной, — сказал
+    Смирнов. — Продолжим в июне." gives the speech before and after the author's words as segments (the dash
+    as the opening mark, the separating comma left out).  A dash paragraph without author's words gives none:
+    it is a list item as often as speech."""
+    out: list[Segment] = []
+    for lo, hi in paragraphs(text):
+        j = _first_non_space(text, lo)
+        if j >= hi or text[j] not in _DASHES or j + 1 >= hi or not text[j + 1].isspace():
+            continue
+        seps = list(_AUTHOR.finditer(text, j + 1, hi))
+        if not seps:
+            continue
+        spans = [(j, j + 1, seps[0].start())]
+        if len(seps) >= 2:  # "— A, — сказал он. — B."
+            spans.append((seps[1].start(), seps[1].end() - 1, hi))
+        for mark, cs, ce in spans:
+            cs, ce = _strip(text, cs, ce)
+            while ce > cs and text[ce - 1] == ",":
+                ce -= 1
+            if ce > cs:
+                out.append(Segment(mark, ce, cs, ce))
+    return out

@@ -1,9 +1,9 @@
 """Entity mentions of one article: the parser's entities, repaired and extended by a few rules.
 
 * a person whose surname was typed in lower case ("Donald trump") is extended to the full name;
-* treaties: "Treaty on … (START)", "New START agreement", "START III" -> LAW;
-* descriptions: "NATO military bloc" / "NATO is a defensive alliance" teach the article that "the bloc",
-  "the military alliance" mean NATO; "the bilateral nuclear disarmament treaty" means the article's one treaty.
+* treaties: "Treaty on … (INF)", "New INF agreement", "INF III" -> LAW;
+* descriptions: "Nordic military bloc" / "the Union is a defensive alliance" teach the article that "the bloc",
+  "the military alliance" mean that organisation; "the bilateral nuclear disarmament treaty" means the article's one treaty.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def descriptions(text: str, ents: list[Ent], quote_spans: list[tuple[int, int]])
             out.append(EntityMention(m.group(), m.start(), m.end(), "ORG", name=next(iter(learned[head]))))
         elif head in TREATY_WORDS and len(treaties) == 1 and m.group(1).strip():
             out.append(EntityMention(m.group(), m.start(), m.end(), "LAW", name=next(iter(treaties))))
-    # "NATO military bloc", "NATO mutual defense alliance": the name with its description
+    # "Nordic military bloc", "Union mutual defense alliance": the name with its description
     for s, e, lab, normal in ents:
         if lab != "ORG":
             continue

@@ -3,8 +3,8 @@
 A small rule-driven resolver (no coreference model works offline here):
 
 * a surname or first name alone -> the one full name of the article it belongs to;
-* "NATO Secretary-General Jens Stoltenberg", "Jens Stoltenberg, NATO Secretary-General", "the Secretary General of
-  the organization Jens Stoltenberg" teach the article a role -> person; "the NATO chief", "the alliance secretary
+* "Port Authority chair Ann Lee", "Ann Lee, Port Authority chair", "the chair of the authority Ann Lee" teach the
+  article a role -> person; "the port chief", "the authority's chair
   general" then resolve to the one person whose role matches (title, and the organisation when one is named);
 * "he"/"she" -> the most recent compatible speaker or person in subject position before it.
 Ambiguity leaves a name unresolved: a missed link is better than a wrong one.
@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass, field
 
 from storylens.nlp.backends import Tok
+from storylens.nlp.gender import name_gender
 from storylens.nlp.lexicon import (
     EN_PRONOUNS,
-    FEMALE_FIRST,
     FEMALE_TITLES,
     GENERIC_LEADERS,
     GENERIC_ORG_WORDS,
@@ -81,7 +81,7 @@ def split_words(text: str) -> list[str]:
 
 
 def mods_of(words: list[str]) -> frozenset[str]:
-    """Named modifiers of a role ("NATO", "US", "Russian"), case-folded."""
+    """Named modifiers of a role ("Port", "US", "Russian"), case-folded."""
     out = set()
     for i, w in enumerate(words):
         wl = w.lower().strip(".,")
@@ -121,7 +121,8 @@ class ArticleNames:
     roles: list[Role] = field(default_factory=list)
     gender: dict[str, str] = field(default_factory=dict)
     salient: list[tuple[int, str]] = field(default_factory=list)  # persons as subjects / speakers, by position
-    combined: list[tuple[int, int, str]] = field(default_factory=list)  # "US President Joe Biden" spans
+    combined: list[tuple[int, int, str]] = field(default_factory=list)  # "US President Ann Lee" spans
+    quoted: list[tuple[int, int]] = field(default_factory=list)  # spans in quote marks (no pronoun antecedents)
 
     def __post_init__(self) -> None:
         self.starts = [t.start for t in self.toks]
@@ -158,7 +159,7 @@ class ArticleNames:
                 (f for f in fulls if f.casefold() == key), name)
         w = name.casefold()
         cands = {f for f in fulls if f.split()[-1].casefold() == w}
-        if self.lang == "ru":  # Захарова / Захаровой: compare stems
+        if self.lang == "ru":  # Волкова / Волковой: compare stems
             cands |= {f for f in fulls if _ru_stem(f.split()[-1]) == _ru_stem(name)}
         if not cands:
             cands = {f for f in fulls if f.split()[0].casefold() == w}
@@ -183,9 +184,9 @@ class ArticleNames:
         for s, e, name in self.persons:
             if len(name.split()) < 2:
                 continue
-            # left: "NATO Secretary-General Jens Stoltenberg", "the Secretary General of the organization Jens S."
+            # left: "Port Authority chair Ann Lee", "the chair of the authority Ann Lee"
             ns = self.text.find(name.split()[0], s, e)
-            ns = s if ns < 0 else ns  # where the name proper starts ("Spokeswoman Maria Zakharova")
+            ns = s if ns < 0 else ns  # where the name proper starts ("Spokeswoman Ann Lee")
             i = bisect.bisect_left(self.starts, ns) - 1
             lo = self.role_left(i, ns)
             if lo is not None:
@@ -193,7 +194,7 @@ class ArticleNames:
                 phrase = self.text[rs:ns].strip()
                 if self._add_role(phrase, rs, rs + len(phrase), name):
                     self.combined.append((rs, e, name))
-            # right: "Jens Stoltenberg, NATO Secretary-General:"
+            # right: "Ann Lee, Port Authority chair:"
             m = re.match(r",\s+((?:the |a |an )?[^,:;.()\n«»“”\"]{2,70}?)\s*[,:;.]", self.text[e:e + 90])
             if m and self._add_role(m.group(1), e + m.start(1), e + m.end(1), name):
                 self.combined.append((s, e + m.end(1), name))
@@ -285,12 +286,13 @@ class ArticleNames:
     # ---- gender and pronouns ------------------------------------------------------------------------------
     def _learn_gender(self) -> None:
         for s, _e, name in self.persons:
-            first = name.split()[0].lower()
             raw = self.text[max(0, s - 6):s].lower()
-            if first in FEMALE_FIRST or any(raw.strip().rstrip(".").endswith(t) for t in FEMALE_TITLES):
+            if any(raw.strip().rstrip(".").endswith(t) for t in FEMALE_TITLES):
                 self.gender.setdefault(name, "f")
             elif any(raw.strip().rstrip(".").endswith(t) for t in MALE_TITLES):
                 self.gender.setdefault(name, "m")
+            elif len(name.split()) >= 2 and (g := name_gender(name.split()[0])) is not None:
+                self.gender.setdefault(name, g)
             if self.lang == "ru":
                 parts = name.lower().split()
                 female = parts[-1].endswith(("ова", "ева", "ина", "ая")) or (
@@ -312,15 +314,35 @@ class ArticleNames:
         g = EN_PRONOUNS.get(w, RU_PRONOUNS.get(w))
         if w in ("they", "они", "i", "we", "я", "мы"):
             return None
-        cands = [(p, n) for p, n in speakers + self.salient if p < pos and pos - p < 3000]
+        def outside(p: int) -> bool:  # "“I love Larry,” he said": a name inside a quote is not who "he" is
+            return not any(s <= p < e for s, e in self.quoted) or any(s <= pos < e for s, e in self.quoted)
+
+        cands = [(p, n) for p, n in speakers + self.salient if p < pos and pos - p < 3000 and outside(p)]
         cands.sort()
         for _p, n in reversed(cands):
             if self.compatible(n, g):
                 return n
-        for _s, _e, n in reversed([p for p in self.persons if p[0] < pos]):
+        for _s, _e, n in reversed([p for p in self.persons if p[0] < pos and outside(p[0])]):
             if self.compatible(n, g):
                 return n
         return None
+
+    def byline(self) -> str | None:
+        """The person of a "By Ann Lee" line among the first paragraphs (the writer of a first-person piece)."""
+        for m in re.finditer(r"^[ \t]*(?:By|BY|Автор:?)[ \t]+([^\n]{3,80})$", self.text[:600], re.M):
+            p = self.person_at(m.start(1), m.end(1))
+            if p is not None:
+                return p[2]
+        return None
+
+    def group_before(self, pos: int) -> str | None:
+        """"they": the organisation named last before ``pos`` in the same or the previous paragraph."""
+        lo = self.text.rfind("\n", 0, max(0, self.text.rfind("\n", 0, pos)))
+        orgs = [(s, e, n) for s, e, lab, n in self.ents if lab == "ORG" and lo <= s and e <= pos]
+        if not orgs:
+            return None
+        s, e, n = orgs[-1]
+        return clean_org(n or self.text[s:e])
 
     # ---- a speaker mention -------------------------------------------------------------------------------------
     def resolve(self, s: int, e: int, speakers: list[tuple[int, str]]) -> Resolved:
@@ -334,6 +356,11 @@ class ArticleNames:
             c = self.canonical(text)
             if len(c.split()) >= 2 and c in {p[2] for p in self.persons}:
                 return Resolved(c, "person")  # a surname the parser did not tag
+        if w in ("i", "я"):  # the writer: the byline's person, if the article names one
+            return Resolved(self.byline(), "pronoun")
+        if w in ("they", "они"):
+            org = self.group_before(s)
+            return Resolved(org, "org") if org else Resolved(None, "pronoun")
         if w in EN_PRONOUNS or w in RU_PRONOUNS:
             return Resolved(self.resolve_pronoun(w, s, speakers), "pronoun")
         r = self.resolve_role(text)
