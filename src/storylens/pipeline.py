@@ -266,7 +266,7 @@ class Runner:
         session = _Session(self)
         status = "done"
         try:
-            for chunk in batched(read_items(items, self.settings), batch_size):
+            for chunk in _document_batches(read_items(items, self.settings), batch_size, emit):
                 batch = self._prepare(chunk, session, emit)
                 if not batch.prepared:
                     continue
@@ -337,8 +337,13 @@ class Runner:
             emit(ItemResult(source=a.source, id=a.id, status="rejected", stage="analyze", reason=reason))
 
     def _embed(self, batch: _Batch) -> None:
+        from storylens.embed import ArticleVectors
+
         originals = batch.originals
-        batch.vectors = dict(zip([a.id for a in originals], self.c.vectors(originals), strict=True))
+        # the vectors as the store keeps them (float16), so a stream reopened from the store and the Spark runner
+        # (which ships them as bytes) see exactly these
+        batch.vectors = {a.id: ArticleVectors.from_bytes(v.to_bytes())
+                         for a, v in zip(originals, self.c.vectors(originals), strict=True)}
 
     def _assign(self, batch: _Batch, session: _Session, link: bool) -> _Assignment:
         """Originals join or found stories (in assignment order); copies follow their originals; the changed
@@ -350,8 +355,10 @@ class Runner:
             session.stream = self.open_stream()
         stream = session.stream
         story_of: dict[str, str | None] = {}
-        for a in assignment_order(originals, len(originals) or 1):
-            story_of[a.id] = stream.add(a, batch.vectors[a.id])
+        if stream is not None and originals:  # the batch is assigned as one (its articles see each other)
+            order = assignment_order(originals, len(originals))
+            story_of.update(zip([a.id for a in order], stream.add_many([(a, batch.vectors[a.id]) for a in order]),
+                                strict=True))
         for a in batch.analyzed:
             if a.duplicate_of is not None:
                 story_of[a.id] = (story_of.get(a.duplicate_of) or (stream.story_of(a.duplicate_of) if stream else None)
@@ -476,6 +483,23 @@ class Runner:
         self.store.reset_stream()  # the streaming state is rebuilt from the stored articles on next ingest
         self.link_narratives()
         return len(articles), len(stories)
+
+
+def _document_batches(items: Iterable[RawDocument | ReadError], n: int, emit: Callable[[ItemResult], None]
+                      ) -> Iterator[list[RawDocument | ReadError]]:
+    """Batches of ``n`` documents in reading order (what the Spark runner reproduces); read errors are reported as
+    they come and take no place in a batch."""
+    batch: list[RawDocument | ReadError] = []
+    for it in items:
+        if isinstance(it, ReadError):
+            emit(ItemResult(source=it.source, status="rejected", reason=it.reason, stage=it.stage))
+            continue
+        batch.append(it)
+        if len(batch) >= n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def dedupe_order(articles: Sequence[Article]) -> list[Article]:

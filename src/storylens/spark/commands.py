@@ -19,7 +19,6 @@ def spark(
     master: Annotated[str | None, typer.Option(help="Spark master; omit under spark-submit")] = "local[2]",
     partitions: Annotated[int | None, typer.Option(help="partitions for the per-article stages "
                                                        "(default: 2 x the cores)")] = None,
-    bucket_days: Annotated[int, typer.Option(help="longest time bucket one story-assignment task handles")] = 28,
     report_json: Annotated[bool, typer.Option("--json", help="print the run report as JSON on stdout")] = False,
 ) -> None:
     """Run the whole pipeline on Spark; write articles, quotes, entities, stories, quote_groups and errors as Parquet."""
@@ -30,7 +29,7 @@ def spark(
     session = spark_session(None if master in (None, "", "submit") else master, partitions=partitions)
     try:
         report = run(session, inputs, out, Settings.from_env(),
-                     SparkOptions(partitions=partitions, bucket_days=bucket_days))
+                     SparkOptions(partitions=partitions))
     finally:
         session.stop()
     err.print(f"[bold]{report.summary()}[/bold]")

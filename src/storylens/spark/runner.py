@@ -14,9 +14,9 @@ dedupe          ``Deduper.signature`` per article; LSH banding as a Spark join (
 analyze         ``storylens.nlp.analyze`` per partition (``Components.analyze``: one bad item names itself)
 entities        ``EntityResolver`` over the analyzed records streamed to the driver in input order
 embed           ``article_vectors`` per partition, originals only
-assign story    ``StoryAssigner`` per time bucket (buckets are cut at quiet gaps longer than the story window,
-                so they are independent; a bucket longer than ``bucket_days`` is split and stories that meet
-                across the cut are merged by centroid similarity), duplicates follow their original
+assign story    story signals per partition; one ``StoryStream`` on the driver fed batch by batch in the local
+                runner's order through ``toLocalIterator`` (a scratch store on the driver's disk holds closed
+                stories), so both runners give the same stories; duplicates follow their original
 quote groups    ``storylens.compare.group_quotes`` per story
 ==============  ============================================================================================
 
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storylens.model import Article, Entity, RawDocument, ReadError, Story, to_jsonable
+from storylens.model import Article, Entity, RawDocument, ReadError, to_jsonable
 from storylens.settings import Settings
 
 if TYPE_CHECKING:
@@ -103,7 +103,6 @@ def model_loads() -> int:
 @dataclass(slots=True)
 class SparkOptions:
     partitions: int | None = None  # default: 2 x the default parallelism
-    bucket_days: int = 28  # longest time bucket the streaming assigner handles in one task
     write_mode: str = "overwrite"
 
 
@@ -534,245 +533,82 @@ def _sort_key(a: Article) -> tuple[dt.date, str]:
     return (a.published.value or dt.date.max, a.id)
 
 
-def time_buckets(dates: Sequence[dt.date | None], window_days: int, bucket_days: int) -> tuple[
-        dict[dt.date | None, int], list[int]]:
-    """Bucket number of each date.  Buckets are cut at gaps longer than ``window_days`` (no story spans such a gap,
-    so those buckets are independent) and every ``bucket_days`` within a busy stretch (``cuts``: the bucket numbers
-    that continue their predecessor, whose stories are merged across the cut).  Undated articles get bucket -1."""
-    days = sorted({d for d in dates if d is not None})
-    out: dict[dt.date | None, int] = {}
-    cuts: list[int] = []
-    b, start, prev = 0, None, None
-    for d in days:
-        if prev is not None and (d - prev).days > window_days:
-            b, start = b + 1, d
-        elif start is not None and (d - start).days >= bucket_days:
-            b, start = b + 1, d
-            cuts.append(b)
-        if start is None:
-            start = d
-        out[d] = b
-        prev = d
-    if None in dates:
-        out[None] = -1  # undated articles come last and may join any story: see assign_stories
-    return out, cuts
+def assignment_keys(docs: RDD[tuple[Ordinal, RawDocument]]) -> RDD[tuple[Ordinal, int]]:
+    """Each document's batch in the local runner's order: documents in reading order, ``ASSIGNMENT_BATCH`` at a
+    time (the local runner reads, cleans, analyses and assigns one such batch after the other)."""
+    from storylens.stories.stream import ASSIGNMENT_BATCH
+
+    return docs.map(lambda p: p[0]).sortBy(lambda o: o).zipWithIndex().map(lambda kv: (kv[0], kv[1] // ASSIGNMENT_BATCH))
 
 
-def _bucket_doc_freq(settings: Settings, bucket_of: Any) -> Callable[[Iterable[tuple[Article, bytes]]],
-                                                                    Iterator[tuple[int, tuple[int, Any, Any]]]]:
-    """Per partition and time bucket, the story assigner's document-frequency counts (a hashed table)."""
-    def run(it: Iterable[tuple[Article, bytes]]) -> Iterator[tuple[int, tuple[int, Any, Any]]]:
-        import numpy as np
+def _raw(item: tuple[int, Article, bytes]) -> tuple[tuple[int, dt.date, str], Any]:
+    from storylens.embed import ArticleVectors
+    from storylens.stories.signals import raw_signals
 
-        from storylens.embed import ArticleVectors
-        from storylens.stories import StoryAssigner
-
-        scratch: dict[int, Any] = {}
-        for a, vb in it:
-            b = bucket_of.value[a.published.value]
-            if b not in scratch:
-                scratch[b] = StoryAssigner(settings.stories)
-            scratch[b].features(a, ArticleVectors.from_bytes(vb))  # counts the article's terms, as add() does
-        for b, asg in scratch.items():
-            nz = np.flatnonzero(asg.df.table)
-            yield b, (int(asg.df.n), nz.astype(np.int64), asg.df.table[nz].astype(np.int64))
-    return run
+    batch, a, vb = item
+    return (batch, *_sort_key(a)), raw_signals(a, ArticleVectors.from_bytes(vb))
 
 
-def _add_sparse(x: tuple[int, Any, Any], y: tuple[int, Any, Any]) -> tuple[int, Any, Any]:
-    import numpy as np
+def assign_stories(spark: SparkSession, originals: RDD[tuple[int, Article, bytes]], settings: Settings,
+                   scratch: str) -> tuple[str, int]:
+    """Stories of the originals (``(batch, article, vectors)``), exactly as the local runner's stream finds them.
 
-    idx = np.concatenate([x[1], y[1]])
-    val = np.concatenate([x[2], y[2]])
-    u, inv = np.unique(idx, return_inverse=True)
-    return x[0] + y[0], u, np.bincount(inv, weights=val).astype(np.int64)
+    The executors reduce each article to its story signals (:func:`~storylens.stories.signals.raw_signals`); the
+    driver feeds them to one :class:`~storylens.stories.stream.StoryStream` through its public interface, batch by
+    batch in the local runner's order (``toLocalIterator``: one partition in memory at a time), with a scratch
+    SQLite store on the driver's disk as its backend (closed stories leave memory as they do locally).  Returns the
+    scratch store's URL and the number of stories; :func:`story_tables` reads them back."""
+    from storylens.store import Store
+    from storylens.store.stream import StoreStoryBackend
+    from storylens.stories.stream import StoryStream
 
-
-def _assign_bucket(settings: Settings, prefix: Any, with_state: bool) -> Callable[[tuple[int, Iterable[tuple[Article, bytes]]]],
-                                                                Iterator[Any]]:
-    def run(group: tuple[int, Iterable[tuple[Article, bytes]]]) -> Iterator[Any]:
-        import numpy as np
-
-        from storylens.embed import ArticleVectors
-        from storylens.stories import StoryAssigner
-
-        bucket, items = group
-        assigner = StoryAssigner(settings.stories)
-        before = prefix.value.get(bucket)
-        if before is not None:  # the document frequencies of every earlier article, as the sequential run has them
-            n, idx, val = before
-            assigner.df.n = n
-            np.add.at(assigner.df.table, idx, val.astype(assigner.df.table.dtype))
-        vecs: dict[str, Any] = {}
-        for a, vb in sorted(items, key=lambda p: _sort_key(p[0])):
-            v = ArticleVectors.from_bytes(vb)
-            assigner.add(a, v)
-            vecs[a.id] = v
-        for st in assigner.stories():
-            yield bucket, st, _centroid([vecs[x] for x in st.articles if x in vecs])
-        if with_state:
-            yield bucket, None, assigner.to_state()
-    return run
+    store = Store(f"sqlite:///{scratch}")
+    stream = StoryStream.open(settings.stories, StoreStoryBackend(store))
+    keyed: RDD[tuple[tuple[int, dt.date, str], Any]] = originals.map(_raw).sortByKey()
+    batch: list[Any] = []
+    current: int | None = None
+    for (b, _, _), raw in keyed.toLocalIterator():
+        if current is not None and b != current:
+            stream.add_raw_many(batch)
+            stream.flush()
+            batch = []
+        current = b
+        batch.append(raw)
+    if batch:
+        stream.add_raw_many(batch)
+    stream.flush()
+    n = StoreStoryBackend(store).count()
+    store.close()
+    return f"sqlite:///{scratch}", n
 
 
-def _centroid(vectors: Sequence[Any]) -> list[float]:
-    import numpy as np
+def story_tables(spark: SparkSession, url: str, out_dir: str) -> tuple[Any, list[dict[str, Any]]]:
+    """From the scratch store of :func:`assign_stories`: a DataFrame of (article_id, story_id) written through a
+    local Parquet file (the driver never holds the whole map), and the stories' rows (read back in chunks)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    rows = []
-    for v in vectors:
-        doc = getattr(v, "doc", None)
-        if doc is None:
-            doc = getattr(v, "vector", None)
-        if doc is None:
-            continue
-        rows.append(np.asarray(doc, dtype="float32").ravel())
-    if not rows:
-        return []
-    c = np.mean(np.stack(rows), axis=0)
-    n = float(np.linalg.norm(c)) or 1.0
-    return [float(x) for x in c / n]
+    from storylens.store import Store
+    from storylens.store.stream import StoreStoryBackend
 
-
-def merge_across_cuts(by_bucket: dict[int, list[tuple[Story, list[float]]]], cuts: Sequence[int],
-                      settings: Settings) -> list[Story]:
-    """Stories of a bucket that continue into the next one after a ``bucket_days`` cut: merged when their last and
-    first articles are within the story window and their centroids are at least ``join_threshold`` similar."""
-    import numpy as np
-
-    window = dt.timedelta(days=settings.stories.window_days)
-    parent: dict[str, str] = {}
-    every: dict[str, Story] = {}
-    for items in by_bucket.values():
-        for st, _ in items:
-            every[st.id] = st
-            parent[st.id] = st.id
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for b in cuts:
-        before, after = by_bucket.get(b - 1, []), by_bucket.get(b, [])
-        for s1, c1 in before:
-            for s2, c2 in after:
-                near = (s1.last_seen is None or s2.first_seen is None or s2.first_seen - s1.last_seen <= window)
-                if near and c1 and c2 and float(np.dot(c1, c2)) >= settings.stories.join_threshold:
-                    r1, r2 = find(s1.id), find(s2.id)
-                    if r1 != r2:
-                        first = min((every[r1], every[r2]), key=lambda s: (s.first_seen or dt.date.max, s.id))
-                        other = r2 if first.id == r1 else r1
-                        parent[other] = first.id
-    merged: dict[str, Story] = {}
-    for sid, st in every.items():
-        root = find(sid)
-        if root not in merged:
-            r = every[root]
-            merged[root] = Story(r.id, r.title, [], r.first_seen, r.last_seen, list(r.keywords), list(r.outlets))
-        if sid != root:
-            m = merged[root]
-            m.first_seen = min((d for d in (m.first_seen, st.first_seen) if d), default=None)
-            m.last_seen = max((d for d in (m.last_seen, st.last_seen) if d), default=None)
-            m.outlets += [o for o in st.outlets if o not in m.outlets]
-            m.keywords += [k for k in st.keywords if k not in m.keywords]
-        merged[root].articles.extend(st.articles)
-    return list(merged.values())
-
-
-def combine_states(states: Sequence[bytes], settings: Settings) -> Any:
-    """One assigner holding the stories of several bucket assigners (given in time order), with the document
-    frequencies of the last one (which started from all earlier buckets): the state the sequential run has after
-    its last dated article."""
-    import io
-
-    import numpy as np
-
-    from storylens.stories import StoryAssigner
-
-    metas, docs, titles = [], [], []
-    offset = 0
-    last: Any = None
-    for data in states:
-        z = np.load(io.BytesIO(data), allow_pickle=False)
-        meta = json.loads(bytes(z["meta"]).decode("utf-8"))
-        for d in meta["stories"]:
-            d["key"] = int(d["key"]) + offset
-        offset += int(meta["next"])
-        metas.append(meta)
-        docs.append(z["docs"])
-        titles.append(z["titles"])
-        last = z
-    if last is None:
-        return StoryAssigner(settings.stories)
-    combined = dict(metas[-1])
-    combined.update(next=offset, stories=[d for m in metas for d in m["stories"]],
-                    alias={k: v for m in metas for k, v in m["alias"].items()},
-                    merges=[x for m in metas for x in m["merges"]])
-    buf = io.BytesIO()
-    np.savez_compressed(buf, meta=np.frombuffer(json.dumps(combined).encode("utf-8"), dtype=np.uint8),
-                        docs=np.concatenate(docs).astype(np.float32), titles=np.concatenate(titles).astype(np.float32),
-                        df=last["df"])
-    return StoryAssigner.from_state(buf.getvalue(), settings.stories)
-
-
-def assign_stories(spark: SparkSession, originals: RDD[tuple[Article, bytes]], settings: Settings,
-                   bucket_days: int) -> list[Story]:
-    """Stories of the originals, as the local runner's streaming assigner finds them.
-
-    Dated articles: the streaming assigner per time bucket (one task each), each bucket starting from the document
-    frequencies of all earlier buckets, so a bucket bounded by quiet gaps gets exactly the sequential run's stories.
-    Undated articles come last in the local runner's order and may join any story: they are added on the driver to
-    an assigner combined from the buckets' states.  Buckets cut inside a busy stretch are merged by centroid.
-    """
-    import numpy as np
-
-    sc = spark.sparkContext
-    originals = originals.persist()
-    dates = originals.map(lambda p: p[0].published.value).distinct().collect()
-    bucket_of, cuts = time_buckets(dates, settings.stories.window_days, bucket_days)
-    undated = None in bucket_of
-    bc = sc.broadcast(bucket_of)
-    per_bucket = dict(originals.mapPartitions(_bucket_doc_freq(settings, bc)).reduceByKey(_add_sparse).collect())
-    prefix: dict[int, tuple[int, Any, Any]] = {}
-    run_n, run_idx, run_val = 0, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    for b in sorted(k for k in per_bucket if k >= 0) + ([-1] if -1 in per_bucket else []):
-        if run_n:
-            prefix[b] = (run_n, run_idx, run_val)
-        run_n, run_idx, run_val = _add_sparse((run_n, run_idx, run_val), per_bucket[b])
-    bc_prefix = sc.broadcast(prefix)
-    rows = (originals.filter(lambda p: p[0].published.value is not None)
-            .map(lambda p: (bc.value[p[0].published.value], p)).groupByKey()
-            .flatMap(_assign_bucket(settings, bc_prefix, undated)).collect())
-    by_bucket: dict[int, list[tuple[Story, list[float]]]] = defaultdict(list)
-    states: dict[int, bytes] = {}
-    for b, st, c in rows:
-        if st is None:
-            states[b] = c
-        else:
-            by_bucket[b].append((st, c))
-    if undated:
-        from storylens.embed import ArticleVectors
-
-        assigner = combine_states([states[b] for b in sorted(states)], settings)
-        if not states and -1 in prefix:
-            n, idx, val = prefix[-1]
-            assigner.df.n = n
-            np.add.at(assigner.df.table, idx, val.astype(assigner.df.table.dtype))
-        late = originals.filter(lambda p: p[0].published.value is None).collect()
-        for a, vb in sorted(late, key=lambda p: _sort_key(p[0])):
-            assigner.add(a, ArticleVectors.from_bytes(vb))
-        bucket_of_story = {st.id: b for b, items in by_bucket.items() for st, _ in items}
-        centroids = {s.id: [float(x) for x in s.centroid] for s in assigner._stories.values()}
-        by_bucket = defaultdict(list)
-        for st in assigner.stories():
-            by_bucket[bucket_of_story.get(st.id, -1)].append((st, centroids.get(st.id, [])))
-    bc.unpersist()
-    bc_prefix.unpersist()
-    originals.unpersist()
-    if not cuts:
-        return [st for b in sorted(by_bucket, key=lambda k: (k < 0, k)) for st, _ in by_bucket[b]]
-    return merge_across_cuts(by_bucket, cuts, settings)
+    store = Store(url)
+    path = os.path.join(out_dir, "story_of.parquet")
+    schema = pa.schema([("article_id", pa.string()), ("story_id", pa.string())])
+    backend = StoreStoryBackend(store)
+    with pq.ParquetWriter(path, schema) as w:
+        for chunk in backend.members(10_000):
+            w.write_table(pa.table({"article_id": [a for a, _ in chunk], "story_id": [s for _, s in chunk]},
+                                   schema=schema))
+    rows: list[dict[str, Any]] = []
+    for ids in backend.story_ids(500):
+        for state in backend.load(ids):
+            st = state.to_story()
+            rows.append({"id": st.id, "title": st.title, "articles": st.articles,
+                         "first_seen": st.first_seen.isoformat() if st.first_seen else None,
+                         "last_seen": st.last_seen.isoformat() if st.last_seen else None,
+                         "keywords": list(st.keywords), "outlets": list(st.outlets)})
+    store.close()
+    return spark.read.parquet("file://" + os.path.abspath(path)), rows
 
 
 # ---- output rows -----------------------------------------------------------------------------------------------
@@ -884,6 +720,8 @@ def run(spark: SparkSession, inputs: Sequence[str], out: str, settings: Settings
     errors += items.filter(lambda x: x[0] == "err").map(lambda x: x[1]).collect()
     docs = items.filter(lambda x: x[0] == "doc").map(lambda x: x[1]).repartition(n).persist(keep)
     report.counts["documents"] = docs.count()
+    docs_by_ordinal = assignment_keys(docs).persist(keep)
+    docs_by_ordinal.count()
     items.unpersist()
     lap("read")
 
@@ -936,50 +774,50 @@ def run(spark: SparkSession, inputs: Sequence[str], out: str, settings: Settings
     vectors.count()
     lap("embed")
 
-    originals = (resolved.filter(lambda p: p[1].duplicate_of is None).map(lambda p: (p[1].id, p[1]))
-                 .join(vectors).map(lambda kv: kv[1]))
-    stories = assign_stories(spark, originals, settings, opts.bucket_days)
-    story_of = {aid: st.id for st in stories for aid in st.articles}
+    batch_of = docs_by_ordinal
+    originals = (resolved.filter(lambda p: p[1].duplicate_of is None).map(lambda p: (p[0], p[1]))
+                 .join(batch_of, n).map(lambda kv: (kv[1][0].id, (kv[1][1], kv[1][0])))
+                 .join(vectors, n).map(lambda kv: (kv[1][0][0], kv[1][0][1], kv[1][1])))
+    with tempfile.TemporaryDirectory(prefix="storylens-stories-") as scratch:
+        url, n_stories = assign_stories(spark, originals, settings, os.path.join(scratch, "stream.db"))
+        story_df, story_rows = story_tables(spark, url, scratch)
+        story_map = story_df.rdd.map(lambda r: (r.article_id, r.story_id)).persist(keep)
+        story_map.count()  # read before the scratch directory goes
     # duplicates follow their originals
-    dup_members = resolved.filter(lambda p: p[1].duplicate_of is not None).map(
-        lambda p: (p[1].id, p[1].duplicate_of)).collect()
-    by_id = {st.id: st for st in stories}
-    for aid, orig in dup_members:
-        sid = story_of.get(orig or "")
-        if sid is not None:
-            story_of[aid] = sid
-            by_id[sid].articles.append(aid)
+    dup_map = (resolved.filter(lambda p: p[1].duplicate_of is not None).map(lambda p: (p[1].duplicate_of, p[1].id))
+               .join(story_map, n).map(lambda kv: (kv[1][0], kv[1][1])))
+    story_of = story_map.union(dup_map).persist(keep)
+    dups_by_story: dict[str, list[str]] = defaultdict(list)
+    for aid, sid in dup_map.toLocalIterator():
+        dups_by_story[sid].append(aid)
+    for row in story_rows:
+        row["articles"] = list(row["articles"]) + dups_by_story.get(row["id"], [])
     lap("stories")
 
-    bc_story = sc.broadcast(story_of)
     minhashes = resolved.map(lambda p: (p[1].id, _signature(p[1], settings)))
-    art_rows = (resolved.map(lambda p: (p[1].id, p)).leftOuterJoin(vectors, n).join(minhashes, n)
-                .map(lambda kv: article_row(kv[1][0][0][0], kv[1][0][0][1], bc_story.value.get(kv[0]), kv[1][1],
+    art_rows = (resolved.map(lambda p: (p[1].id, p)).leftOuterJoin(story_of, n).leftOuterJoin(vectors, n)
+                .join(minhashes, n)
+                .map(lambda kv: article_row(kv[1][0][0][0][0], kv[1][0][0][0][1], kv[1][0][0][1], kv[1][1],
                                             kv[1][0][1])))
     _write(spark, art_rows, "articles", out, opts.write_mode)
     _write(spark, resolved.flatMap(lambda p: quote_rows(p[1])), "quotes", out, opts.write_mode)
     _write(spark, resolved.flatMap(lambda p: mention_rows(p[1])), "entities", out, opts.write_mode)
     _write(spark, [to_jsonable(e) for e in entities], "canonical_entities", out, opts.write_mode)
-    story_rows = [{"id": s.id, "title": s.title, "articles": s.articles,
-                   "first_seen": s.first_seen.isoformat() if s.first_seen else None,
-                   "last_seen": s.last_seen.isoformat() if s.last_seen else None,
-                   "keywords": list(s.keywords), "outlets": list(s.outlets)} for s in stories]
     _write(spark, story_rows, "stories", out, opts.write_mode)
     lap("write")
 
-    groups = quote_groups(resolved, bc_story, settings, n)
+    groups = quote_groups(resolved, story_of, settings, n)
     _write(spark, groups, "quote_groups", out, opts.write_mode)
     lap("quote_groups")
 
     _write(spark, [{"source": e.source, "stage": e.stage, "reason": e.reason} for e in errors], "errors", out,
            opts.write_mode)
     report.counts.update(
-        duplicates=len(dups), stories=len(stories), errors=len(errors), entities=len(entities),
+        duplicates=len(dups), stories=n_stories, errors=len(errors), entities=len(entities),
         quotes=int(resolved.map(lambda p: len(p[1].quotes)).sum()),
         quote_groups=int(spark.read.parquet(f"{out.rstrip('/')}/quote_groups").count()))
-    for r in (resolved, vectors):
+    for r in (resolved, vectors, story_of, story_map, docs_by_ordinal):
         r.unpersist()
-    bc_story.unpersist()
     bc_dups.unpersist()
     return report
 
@@ -989,7 +827,7 @@ def _first_of_each_id(arts: RDD[tuple[Ordinal, Article]]) -> RDD[tuple[Ordinal, 
     return (arts.map(lambda p: (p[1].id, p)).reduceByKey(lambda x, y: x if x[0] <= y[0] else y).values())
 
 
-def quote_groups(resolved: RDD[tuple[Ordinal, Article]], bc_story: Any, settings: Settings,
+def quote_groups(resolved: RDD[tuple[Ordinal, Article]], story_of: RDD[tuple[str, str]], settings: Settings,
                  partitions: int) -> RDD[dict[str, Any]]:
     """``storylens.compare.group_quotes`` per story (one task per story)."""
 
@@ -1010,7 +848,7 @@ def quote_groups(resolved: RDD[tuple[Ordinal, Article]], bc_story: Any, settings
                    "n_variants": len(g.variants), "articles": sorted({v.article_id for v in g.variants}),
                    "data": json.dumps(data, ensure_ascii=False)}
 
-    return (resolved.map(lambda p: (bc_story.value.get(p[1].id), p[1])).filter(lambda kv: kv[0] is not None)
+    return (resolved.map(lambda p: (p[1].id, p[1])).join(story_of, partitions).map(lambda kv: (kv[1][1], kv[1][0]))
             .groupByKey(partitions).flatMap(per_story))
 
 

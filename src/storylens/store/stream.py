@@ -9,7 +9,7 @@ it are committed together).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -75,6 +75,31 @@ class StoreStoryBackend:
     def apply(self, changes: StreamChanges) -> None:
         with self.store.session.begin() as s:
             apply_changes(s, changes)
+
+    def count(self) -> int:
+        """Stories stored (open and closed)."""
+        with self.store.session() as s:
+            return int(s.scalar(select(func.count()).select_from(StoryStateRow)) or 0)
+
+    def story_ids(self, chunk: int) -> Iterator[list[str]]:
+        """Every stored story id, ``chunk`` at a time, oldest first."""
+        with self.store.session() as s:
+            ids = list(s.scalars(select(StoryStateRow.id).order_by(StoryStateRow.created, StoryStateRow.id)))
+        for k in range(0, len(ids), chunk):
+            yield ids[k:k + chunk]
+
+    def members(self, chunk: int) -> Iterator[list[tuple[str, str]]]:
+        """(article id, story id) of every stored member, ``chunk`` rows at a time."""
+        last = ""
+        while True:
+            with self.store.session() as s:
+                q = (select(StoryMemberRow.article_id, StoryMemberRow.story_id)
+                     .where(StoryMemberRow.article_id > last).order_by(StoryMemberRow.article_id).limit(chunk))
+                rows = [(a, b) for a, b in s.execute(q)]
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
 
     def restore(self) -> tuple[dict[str, object], list[tuple[int, int]], list[StoryState]]:
         with self.store.session() as s:

@@ -100,6 +100,7 @@ class ArticleSignals:
     best_xemb: float = 0.0  # with an article of another language (cross-lingual similarities run lower)
     compared: int = 0  # how many comparisons stand behind best_lex / best_emb (the context's size)
     arrival: int = 0  # the stream's arrival number when it joined its story (members are kept in this order)
+    weighted: bool = True  # terms and names are tf-idf weights (False: raw counts, see raw_signals)
 
     def __post_init__(self) -> None:
         self.terms_norm = math.sqrt(sum(v * v for v in self.terms.values()))
@@ -132,28 +133,45 @@ def numbers_of(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def article_signals(article: Article, vectors: ArticleVectors, df: DocFreq, terms_per_article: int = 80,
-                    *, count: bool = True) -> ArticleSignals:
-    """The signals of one article; with ``count`` the article's terms are added to the background ``df`` first
-    (a stream counts each article once, as it arrives)."""
+def raw_signals(article: Article, vectors: ArticleVectors) -> ArticleSignals:
+    """Everything about one article that does not depend on the stream: terms and names still as raw counts
+    (:func:`weigh_signals` weighs them against the stream's background when the article arrives).  The Spark runner
+    computes these on the executors and streams them to the driver."""
     text = article.text or ""
-    counts = term_counts(text, article.title)
     typed = names_of_typed(article)
-    if count:
-        df.add(set(counts) | set(typed))
     sents = _f16(np.asarray(vectors.sentences, dtype=np.float32).reshape(-1, DIM)[:SENTENCES_KEPT])
-    people = frozenset(k[2:] for k in typed if k.startswith("p:"))
-    places = frozenset(k[2:] for k in typed if k.startswith("l:"))
     return ArticleSignals(
         id=article.id, date=hard_date(article),
         script=script_of(f"{article.title or ''} {text[:2000]}") or "latin",
         language=(article.language or None), words=len(text.split()) + len((article.title or "").split()),
         doc=_f16(normalise(vectors.doc)), title=_f16(normalise(vectors.title)), lead=_f16(normalise(vectors.lead)),
-        sents=sents,
-        terms=weigh(counts, df, terms_per_article), names=weigh(typed, df, terms_per_article),
-        people=people, places=places, numbers=numbers_of(f"{article.title or ''}\n{text}"),
-        quotes=frozenset(quote_shingles(article)), days=date_points(article), years=frozenset(years_of(article)),
-        outlet=article.outlet, title_text=article.title)
+        sents=sents, terms=dict(term_counts(text, article.title)), names=dict(typed),
+        people=frozenset(k[2:] for k in typed if k.startswith("p:")),
+        places=frozenset(k[2:] for k in typed if k.startswith("l:")),
+        numbers=numbers_of(f"{article.title or ''}\n{text}"), quotes=frozenset(quote_shingles(article)),
+        days=date_points(article), years=frozenset(years_of(article)), outlet=article.outlet,
+        title_text=article.title, weighted=False)
+
+
+def weigh_signals(s: ArticleSignals, df: DocFreq, terms_per_article: int = 80, *, count: bool = True
+                  ) -> ArticleSignals:
+    """Raw counts weighed (sublinear tf x idf, the heaviest ``terms_per_article`` kept); with ``count`` the
+    article's terms join the background ``df`` first (a stream counts each article once, as it arrives)."""
+    if s.weighted:
+        return s
+    if count:
+        df.add(set(s.terms) | set(s.names))
+    s.terms = weigh(s.terms, df, terms_per_article)
+    s.names = weigh(s.names, df, terms_per_article)
+    s.weighted = True
+    s.__post_init__()
+    return s
+
+
+def article_signals(article: Article, vectors: ArticleVectors, df: DocFreq, terms_per_article: int = 80,
+                    *, count: bool = True) -> ArticleSignals:
+    """The signals of one article, weighed against ``df`` (see :func:`raw_signals`, :func:`weigh_signals`)."""
+    return weigh_signals(raw_signals(article, vectors), df, terms_per_article, count=count)
 
 
 def _f16(v: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from storylens.stories.features import DocFreq
 from storylens.stories.index import CandidateIndex, lookup_keys
 from storylens.stories.linkage import average_linkage, spread
 from storylens.stories.scorer import SameStoryScorer
-from storylens.stories.signals import ArticleSignals, article_signals, observe
+from storylens.stories.signals import ArticleSignals, observe, raw_signals, weigh_signals
 from storylens.stories.state import (
     StoryState,
     signals_from_bytes,
@@ -205,11 +205,16 @@ class StoryStream:
         """Assign a batch of articles at once (in the given order); returns their story ids.  The articles of a
         batch see each other: each is compared with its batch-mates as well as with the stories in memory, and the
         batch is grouped by average linkage with the candidate stories as clusters already formed."""
+        return self.add_raw_many([raw_signals(article, vectors) for article, vectors in items])
+
+    def add_raw_many(self, raws: Sequence[ArticleSignals]) -> list[str]:
+        """:meth:`add_many` for signals made by :func:`~storylens.stories.signals.raw_signals` (the Spark runner
+        makes them on its executors): each is weighed against the stream's background as it arrives."""
         sigs = []
-        for article, vectors in items:
-            if self.story_of(article.id) is not None:
-                self.remove(article.id)
-            sigs.append(article_signals(article, vectors, self.df, self.settings.terms_per_article))
+        for raw in raws:
+            if self.story_of(raw.id) is not None:
+                self.remove(raw.id)
+            sigs.append(weigh_signals(raw, self.df, self.settings.terms_per_article))
         return self.add_signals_many(sigs)
 
     def add_signals(self, s: ArticleSignals) -> str:
@@ -241,11 +246,11 @@ class StoryStream:
             wanted[s.id] = [x.id for x in found]
             for x in found:
                 stories.setdefault(x.id, x)
-            for other in batch.nearest(s, st.candidates):
-                pair = (s.id, other) if s.id < other else (other, s.id)
+            for mate in batch.nearest(s, st.candidates):
+                pair = (s.id, mate) if s.id < mate else (mate, s.id)
                 if pair not in mates:
                     mates.add(pair)
-                    observe(s, by_id[other])
+                    observe(s, by_id[mate])
         chosen: dict[tuple[str, str], list[ArticleSignals]] = {}
         for s in sigs:
             self._observed = set()
@@ -285,19 +290,18 @@ class StoryStream:
             if not new:
                 continue  # a candidate story nothing joined
             if held:
-                story = held[0]
-                if story.id not in self.active:
-                    self._activate(story)  # a closed story reopens
+                target = held[0]
+                if target.id not in self.active:
+                    self._activate(target)  # a closed story reopens
                 for other in held[1:]:
-                    story = self._merge(story, other, new[0].id, self._story_probability(story, other))
+                    target = self._merge(target, other, new[0].id, self._story_probability(target, other))
             else:
-                story = self._found(new[0])
+                target = self._found(new[0])
                 new = new[1:]
-                out[story.members[next(iter(story.members))].id] = story.id
             for s in new:
-                self._join(story, s)
+                self._join(target, s)
             for s in [nodes[i] for i in idx if i >= first_new]:
-                out[s.id] = story.id
+                out[s.id] = target.id
         for s in sigs:  # a merge after an article's join moves it along
             out[s.id] = self._member.get(s.id, out[s.id])
         if closing:
