@@ -26,8 +26,8 @@ from storylens.model import article_contract, clusters_contract, to_jsonable
 app = typer.Typer(help="storylens: one story, every outlet.  Multi-outlet news analysis.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 # piped output gets a wide fixed width so tables stay readable in files and logs
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 160)))
-err = Console(stderr=True)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 160)), emoji=False)
+err = Console(stderr=True, emoji=False)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite path (default: STORYLENS_DB or ./storylens.db)")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="only from this date on (YYYY-MM-DD)")]
@@ -190,6 +190,54 @@ def analyze(
             sys.stdout.flush()
     if rejected:
         raise typer.Exit(1)
+
+
+@app.command()
+def similarity(
+    pairs: Annotated[Path, typer.Argument(help='JSONL of {"id", "a": {article}, "b": {article}} (articles in the input '
+                                               "contract); - for stdin")],
+    fmt: Annotated[Fmt, typer.Option("--format", help="jsonl (the public contract) or json")] = Fmt.jsonl,
+) -> None:
+    """Same story? For each pair of articles, the calibrated probability that they report the same event (the scorer
+    that assigns stories) and the decision: {"id", "score", "same_story"} per line."""
+    from rich.markup import escape
+
+    from storylens.pipeline import score_pairs
+    from storylens.settings import Settings
+
+    rejected: list[Any] = []
+    records: list[Any] = []
+    text = sys.stdin.read() if str(pairs) == "-" else _read_text(pairs)
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            rejected.append(n)
+            err.print(f"[red]rejected[/red] {pairs}#{n}: not JSON ({e.msg})")
+
+    def on_error(r: Any) -> None:
+        rejected.append(r)
+        err.print(f"[red]rejected[/red] {escape(str(r.source))}: {escape(str(r.reason))}")
+
+    scores = score_pairs(records, Settings.from_env(), on_error=on_error)
+    objs = [{"id": s.id, "score": s.score, "same_story": s.same_story} for s in scores]
+    if fmt == Fmt.json:
+        sys.stdout.write(json.dumps(objs, ensure_ascii=False) + "\n")
+    else:
+        for o in objs:
+            sys.stdout.write(json.dumps(o, ensure_ascii=False) + "\n")
+    if rejected:
+        raise typer.Exit(1)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        _fail(f"cannot read {path}: {e}", 2)
+        return ""
 
 
 # ---- quotes and entities -------------------------------------------------------------------------------------

@@ -97,6 +97,18 @@ class Corpus:
     def link_narratives(self) -> None:
         self.runner.link_narratives()
 
+    def similarity(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+        """The calibrated probability (0-1) that two articles (dicts of the input contract: ``text`` or ``html``,
+        optional ``title``, ``published``, ``outlet``...) report the same event, by the scorer that assigns stories.
+        Nothing is stored.  Raises ``ValueError`` naming the article that cannot be read."""
+        from storylens.pipeline import score_pairs
+
+        problems: list[ItemResult] = []
+        scores = score_pairs([{"id": "pair", "a": a, "b": b}], self.settings, on_error=problems.append)
+        if not scores:
+            raise ValueError(problems[0].reason if problems else "the pair could not be scored")
+        return scores[0].score
+
     def recluster(self, since: str | dt.date | None = None) -> tuple[int, int]:
         return self.runner.recluster(_date(since))
 

@@ -557,5 +557,57 @@ def analyze_items(items: Iterable[Item], settings: Settings | None = None,
         yield from ok
 
 
+def score_pairs(pairs: Iterable[Mapping[str, Any]], settings: Settings | None = None,
+                on_error: Callable[[ItemResult], None] | None = None) -> list[Any]:
+    """``storylens similarity``: ``{"id", "a": {article}, "b": {article}}`` records (articles in the input contract)
+    to :class:`~storylens.stories.similarity.PairScore` records.  Every article of every pair is read, cleaned,
+    analysed and embedded once; a pair whose record or articles are unusable is reported through ``on_error`` (with
+    its id and the reason) and skipped."""
+    from storylens.stories.similarity import pair_scores
+
+    settings = settings or Settings()
+    records: dict[str, Mapping[str, Any]] = {}
+    wanted: list[tuple[str, str, str]] = []
+    for n, p in enumerate(pairs, 1):
+        pid = str(p.get("id") or f"pair-{n}") if isinstance(p, Mapping) else f"pair-{n}"
+        if not isinstance(p, Mapping) or not isinstance(p.get("a"), Mapping) or not isinstance(p.get("b"), Mapping):
+            if on_error:
+                on_error(ItemResult(source=pid, status="rejected", stage="read",
+                                    reason='a pair needs "a" and "b" articles (objects in the input contract)'))
+            continue
+        ids = []
+        for side in ("a", "b"):
+            rec = dict(p[side])
+            rec["id"] = str(rec.get("id") or f"{pid}:{side}")
+            if rec["id"] in records and records[rec["id"]] != p[side] and not p[side].get("id"):
+                rec["id"] = f"{pid}:{side}"
+            records.setdefault(rec["id"], rec)
+            ids.append(rec["id"])
+        wanted.append((pid, ids[0], ids[1]))
+    failed: dict[str, str] = {}
+
+    def bad(r: ItemResult) -> None:
+        failed[r.id or r.source] = r.reason or "rejected"
+
+    from storylens.ingest import record_to_raw
+
+    raws: list[RawDocument] = []
+    for rid, rec in records.items():
+        raw = record_to_raw(rec, rid)
+        if isinstance(raw, ReadError):
+            failed[rid] = raw.reason
+        else:
+            raws.append(raw)
+    arts = {a.id: a for a in analyze_items(raws, settings, on_error=bad)}
+    ok = [w for w in wanted if w[1] in arts and w[2] in arts]
+    for pid, a, b in wanted:
+        if (pid, a, b) not in ok and on_error:
+            why = "; ".join(f"article {x!r}: {failed.get(x, 'could not be read')}" for x in (a, b) if x not in arts)
+            on_error(ItemResult(source=pid, id=pid, status="rejected", stage="analyze", reason=why))
+    used = [arts[x] for x in dict.fromkeys(i for w in ok for i in w[1:])]
+    vectors = Components(settings).vectors(used)
+    return pair_scores(used, vectors, ok, settings.stories)
+
+
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
