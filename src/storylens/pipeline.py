@@ -592,8 +592,8 @@ def score_pairs(pairs: Iterable[Mapping[str, Any]], settings: Settings | None = 
     from storylens.ingest import record_to_raw
 
     raws: list[RawDocument] = []
-    for rid, rec in records.items():
-        raw = record_to_raw(rec, rid)
+    for rid, record in records.items():
+        raw = record_to_raw(record, rid)
         if isinstance(raw, ReadError):
             failed[rid] = raw.reason
         else:
