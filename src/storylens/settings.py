@@ -53,9 +53,10 @@ class StorySettings:
     candidates: int = 20  # nearest articles taken from each candidate index (embedding, tf-idf keys)
     story_members: int = 24  # members of a story an article is scored against (the nearest by embedding)
     terms_per_article: int = 80  # tf-idf terms (and names) kept per article
-    close_after_days: int = 21  # a story with no new article for this long (stream time) is closed
+    # a story with no new article for this long (stream time) is closed: only a late article (dated within
+    # window_days of its span) reopens it; a later report of the same topic starts a story of the narrative
+    close_after_days: int = 21
     close_after_arrivals: int = 20000  # an undated story is closed after this many articles without a new one
-    close_check_every: int = 64  # the stream looks for stories to close every this many articles
     reopen_candidates: int = 8  # closed stories sharing an article's rarest names and terms that it is scored against
     df_halflife: int = 50000  # the stream's background document frequencies halve every this many articles
     batch_max_block: int = 20000  # batch re-clustering: larger time blocks go through the stream instead
@@ -66,7 +67,7 @@ class StorySettings:
         if not 0.0 < self.link_threshold < 1.0:
             problems.append(f"link_threshold must be a probability strictly between 0 and 1, not {self.link_threshold}")
         for name in ("window_days", "candidates", "story_members", "terms_per_article", "close_after_days",
-                     "close_after_arrivals", "close_check_every", "batch_max_block"):
+                     "close_after_arrivals", "batch_max_block"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.reopen_candidates < 0 or self.df_halflife < 0:

@@ -8,6 +8,7 @@ it are committed together).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -36,13 +37,16 @@ class StoreStoryBackend:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def find(self, keys: Sequence[str], limit: int) -> list[str]:
+    def find(self, keys: Sequence[str], limit: int, when: tuple[dt.date, dt.date] | None = None) -> list[str]:
         if not keys or limit <= 0:
             return []
         with self.store.session() as s:
             n = func.count(StoryKeyRow.key)
-            q = (select(StoryKeyRow.story_id, n).where(StoryKeyRow.key.in_(list(keys)))
-                 .group_by(StoryKeyRow.story_id).order_by(n.desc(), StoryKeyRow.story_id).limit(limit))
+            q = select(StoryKeyRow.story_id, n).where(StoryKeyRow.key.in_(list(keys)))
+            if when is not None:
+                q = q.join(StoryStateRow, StoryStateRow.id == StoryKeyRow.story_id).where(
+                    StoryStateRow.first <= when[1], StoryStateRow.last >= when[0])
+            q = q.group_by(StoryKeyRow.story_id).order_by(n.desc(), StoryKeyRow.story_id).limit(limit)
             return [sid for sid, _ in s.execute(q)]
 
     def load(self, story_ids: Sequence[str]) -> list[StoryState]:

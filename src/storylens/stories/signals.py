@@ -50,8 +50,8 @@ FEATURES: tuple[str, ...] = (
     "emb_rel",        # emb_doc relative in the same way (against matches in the pair's language or languages)
     "context",        # how many comparisons the relative features rest on (the smaller of the two), log-scaled
     "names",          # tf-idf cosine of named entities
-    "people",         # share of the people named by the shorter article that the other names too
-    "places",         # share of the places named by the shorter article that the other names too
+    "people",         # share of the people named that the other names too, each weighed by its tf-idf
+    "places",         # share of the places named that the other names too, each weighed by its tf-idf
     "place_clash",    # both name places and share none
     "numbers",        # share of the numbers of the article naming fewer that the other names too
     "quotes",         # share of quote 5-shingles in common
@@ -186,6 +186,18 @@ def _share(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
+def _weighted_share(a: dict[str, float], b: dict[str, float], kind: str) -> float:
+    """The share of the names of one kind (``p:`` people, ``l:`` places) that two articles have in common, each name
+    weighed by its tf-idf: a name the whole stream repeats (an official of a recurring topic) counts little, one
+    this event alone carries (a victim, a village) counts much."""
+    wa = {k: v for k, v in a.items() if k.startswith(kind)}
+    wb = {k: v for k, v in b.items() if k.startswith(kind)}
+    if not wa or not wb:
+        return 0.0
+    shared = sum(min(wa[k], wb[k]) for k in wa.keys() & wb.keys())
+    return shared / min(sum(wa.values()), sum(wb.values()))
+
+
 def _sent_align(a: np.ndarray, b: np.ndarray, k: int = 3) -> float:
     if not len(a) or not len(b):
         return 0.0
@@ -247,7 +259,7 @@ def pair_features(a: ArticleSignals, b: ArticleSignals, window_days: int = 7) ->
         emb, float(np.dot(a.title, b.title)), float(np.dot(a.lead, b.lead)), _sent_align(a.sents, b.sents),
         lex, _relative(lex, a.best_lex, b.best_lex), _relative(emb, best_a, best_b),
         min(1.0, math.log1p(min(a.compared, b.compared)) / math.log1p(CONTEXT_FULL)), names,
-        _share(a.people, b.people), _share(a.places, b.places), place_clash,
+        _weighted_share(a.names, b.names, "p:"), _weighted_share(a.names, b.names, "l:"), place_clash,
         _share(a.numbers, b.numbers), quotes, gap, one_dated, day_match, day_clash, year_clash,
         cross, cross * emb, short, short * lex, short * emb,
     ], dtype=np.float64)

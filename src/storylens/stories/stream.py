@@ -21,7 +21,7 @@ stories.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,6 +45,10 @@ from storylens.stories.state import (
 )
 
 ASSIGNMENT_BATCH = 64  # the local runner's batch: articles of one batch are assigned in date order
+
+
+def _overlaps(story: StoryState, when: tuple[dt.date, dt.date]) -> bool:
+    return story.first is not None and story.last is not None and story.first <= when[1] and story.last >= when[0]
 
 
 def assignment_order(articles: Iterable[Article], batch: int = ASSIGNMENT_BATCH) -> list[Article]:
@@ -75,8 +79,9 @@ class StreamChanges:
 class StoryBackend(Protocol):
     """Where closed stories (and the persisted state of active ones) live."""
 
-    def find(self, keys: Sequence[str], limit: int) -> list[str]:
-        """Ids of stored closed stories that carry any of ``keys``, most shared keys first."""
+    def find(self, keys: Sequence[str], limit: int, when: tuple[dt.date, dt.date] | None = None) -> list[str]:
+        """Ids of stored closed stories that carry any of ``keys`` (and whose span reaches into ``when``), most shared
+        keys first."""
 
     def load(self, story_ids: Sequence[str]) -> list[StoryState]:
         """Stored stories with their members' signals."""
@@ -86,6 +91,12 @@ class StoryBackend(Protocol):
 
     def apply(self, changes: StreamChanges) -> None:
         """Persist what a flush returned."""
+
+    def story_ids(self, chunk: int) -> Iterator[list[str]]:
+        """Every stored story id, ``chunk`` at a time, oldest first."""
+
+    def members(self, chunk: int) -> Iterator[list[tuple[str, str]]]:
+        """(article id, story id) of every stored member, ``chunk`` rows at a time."""
 
     def restore(self) -> tuple[dict[str, object], list[tuple[int, int]], list[StoryState]]:
         """The stream's counters, its background counts and its active stories, as last persisted."""
@@ -103,9 +114,10 @@ class MemoryBackend:
         self._meta: dict[str, object] = {}
         self._df: dict[int, int] = {}
 
-    def find(self, keys: Sequence[str], limit: int) -> list[str]:
+    def find(self, keys: Sequence[str], limit: int, when: tuple[dt.date, dt.date] | None = None) -> list[str]:
         want = set(keys)
-        hits = [(len(want & k), sid) for sid, k in self._keys.items() if want & k]
+        hits = [(len(want & k), sid) for sid, k in self._keys.items() if want & k
+                and (when is None or _meta_overlaps(self._stories[sid], when))]
         return [sid for _, sid in sorted(hits, key=lambda x: (-x[0], x[1]))[:limit]]
 
     def load(self, story_ids: Sequence[str]) -> list[StoryState]:
@@ -149,9 +161,26 @@ class MemoryBackend:
         self._df.update(changes.df_counts)
         self._meta = dict(changes.meta)
 
+    def story_ids(self, chunk: int) -> Iterator[list[str]]:
+        """Every stored story id, ``chunk`` at a time, oldest first."""
+        ids = sorted(self._stories, key=lambda s: (int(str(self._stories[s]["created"])), s))
+        for k in range(0, len(ids), chunk):
+            yield ids[k:k + chunk]
+
+    def members(self, chunk: int) -> Iterator[list[tuple[str, str]]]:
+        """(article id, story id) of every stored member, ``chunk`` rows at a time."""
+        rows = sorted((a, sid) for a, (sid, _) in self._members.items())
+        for k in range(0, len(rows), chunk):
+            yield rows[k:k + chunk]
+
     def restore(self) -> tuple[dict[str, object], list[tuple[int, int]], list[StoryState]]:
         active = [sid for sid, meta in self._stories.items() if not meta["closed"]]
         return dict(self._meta), sorted(self._df.items()), self.load(sorted(active))
+
+
+def _meta_overlaps(meta: dict[str, object], when: tuple[dt.date, dt.date]) -> bool:
+    first, last = meta.get("first"), meta.get("last")
+    return bool(first and last and str(first) <= when[1].isoformat() and str(last) >= when[0].isoformat())
 
 
 class StoryStream:
@@ -222,7 +251,6 @@ class StoryStream:
 
     def add_signals_many(self, sigs: Sequence[ArticleSignals]) -> list[str]:
         st = self.settings
-        closing = False
         for s in sigs:
             self.arrivals += 1
             s.arrival = self.arrivals
@@ -230,7 +258,7 @@ class StoryStream:
                 self.clock = s.date
             if st.df_halflife > 0 and self.arrivals % st.df_halflife == 0:
                 self.df.halve()
-            closing = closing or self.arrivals % st.close_check_every == 0
+        self.close_idle()  # by the clock as this batch moves it: a story left quiet too long takes no new article
         # candidates: the stories of each article's nearest articles in memory, closed stories sharing its keys,
         # and its nearest batch-mates; every comparison is recorded first (the relative features' context)
         batch = CandidateIndex()
@@ -304,12 +332,11 @@ class StoryStream:
                 out[s.id] = target.id
         for s in sigs:  # a merge after an article's join moves it along
             out[s.id] = self._member.get(s.id, out[s.id])
-        if closing:
-            self.close_idle()
         return [out[s.id] for s in sigs]
 
     def _candidates(self, s: ArticleSignals) -> list[StoryState]:
-        """Active stories of the nearest articles, then closed stories sharing the article's rarest keys."""
+        """Active stories of the nearest articles; for a late article (one dated within ``window_days`` of a closed
+        story's span), closed stories sharing its rarest keys."""
         out: dict[str, StoryState] = {}
         for aid in self.index.nearest(s, self.settings.candidates):
             sid = self._member.get(aid)
@@ -318,15 +345,18 @@ class StoryStream:
                 if sid not in out:
                     out[sid] = self.active[sid]
         keys = lookup_keys(s)
-        if keys and self.settings.reopen_candidates > 0:
-            closed = [sid for sid, p in self._pending.items() if set(keys) & p.lookup_key_set()]
-            closed += [sid for sid in self.backend.find(keys, self.settings.reopen_candidates)
+        if keys and s.date is not None and self.settings.reopen_candidates > 0:
+            window = dt.timedelta(days=self.settings.window_days)
+            when = (s.date - window, s.date + window)  # the closed story's span must reach into this
+            closed = [sid for sid, p in self._pending.items() if set(keys) & p.lookup_key_set()
+                      and _overlaps(p, when)]
+            closed += [sid for sid in self.backend.find(keys, self.settings.reopen_candidates, when)
                        if sid not in self._pending]
             missing = [sid for sid in closed if sid not in out and sid not in self.active and sid not in self._pending]
             loaded = {x.id: x for x in self.backend.load(missing)}
             for sid in closed[: self.settings.reopen_candidates]:
                 state = self._pending.get(sid) or loaded.get(sid)
-                if state is not None and sid not in out:
+                if state is not None and sid not in out and _overlaps(state, when):
                     out[sid] = state
         return list(out.values())
 

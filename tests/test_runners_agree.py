@@ -1,0 +1,56 @@
+"""The local runner and the Spark runner give the same stories, story for story, on a generated stream of 5,000
+articles over 60 days: more than the stream's active window (stories close and are reopened), several assignment
+batches and several Spark partitions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pyspark")
+pa_ds = pytest.importorskip("pyarrow.dataset")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from newsgen import generate  # noqa: E402
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+N = 5000
+
+
+@pytest.fixture(scope="module")
+def stream_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    rows, gold = generate(N, days=60, seed=3)
+    path = tmp_path_factory.mktemp("gen") / "stream.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path, gold
+
+
+def test_local_and_spark_runners_give_the_same_stories(stream_file: Any, tmp_path: Path) -> None:
+    from storylens.corpus import Corpus
+    from storylens.settings import Settings
+    from storylens.spark.runner import SparkOptions, run
+    from storylens.spark.session import spark_session
+
+    path, gold = stream_file
+    local = Corpus(f"sqlite:///{tmp_path / 'local.db'}")
+    report = local.ingest([str(path)], link=False)
+    assert report.count("new") + report.count("duplicate") == N and not report.rejected
+    want = {s.id: frozenset(s.articles) for s in local.stories()}
+
+    session = spark_session("local[2]", partitions=4)
+    try:
+        out = tmp_path / "spark"
+        run(session, [str(path)], str(out), Settings(), SparkOptions(partitions=4))
+    finally:
+        session.stop()
+    got = {r["id"]: frozenset(r["articles"]) for r in pa_ds.dataset(str(out / "stories"), format="parquet")
+           .to_table().to_pylist()}
+    assert len(got) == len(want) and got == want
+    # the stream crossed its window: some stories were closed while others went on
+    events = len(set(gold.values()))
+    assert 0.5 * events <= len(want) <= 1.5 * events
