@@ -181,7 +181,7 @@ def ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     return total / max(1, len(y))
 
 
-def fit(data: dict[str, dict[str, Any]], seed: int = 0) -> Any:
+def fit(data: dict[str, dict[str, Any]], seed: int = 0, leaves: int = 15, trees: int = 300) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     xs, ys, ws = [], [], []
@@ -196,7 +196,7 @@ def fit(data: dict[str, dict[str, Any]], seed: int = 0) -> Any:
     x, y, w = np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
     w = w * len(y) / w.sum()
     model = HistGradientBoostingClassifier(
-        max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0,
+        max_iter=trees, learning_rate=0.05, max_leaf_nodes=leaves, min_samples_leaf=40, l2_regularization=1.0,
         monotonic_cst=[MONOTONE.get(f, 0) for f in FEATURES], early_stopping=True, validation_fraction=0.15,
         n_iter_no_change=20, random_state=seed)
     model.fit(x, y, sample_weight=w)
@@ -207,6 +207,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dry-run", action="store_true", help="fit and report, but do not write the model")
     ap.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    ap.add_argument("--leaves", type=int, default=15, help="leaves per tree")
+    ap.add_argument("--trees", type=int, default=300, help="most trees (early stopping may use fewer)")
     ap.add_argument("--sets", default=",".join((*CLUSTER_SETS, "semeval8-dev")), help="dev sets to fit on")
     args = ap.parse_args()
     st = StorySettings()
@@ -219,7 +221,7 @@ def main() -> None:
         data["semeval8-dev"] = semeval_pairs(st)
     print(f"pairs built in {time.perf_counter() - t0:.0f}s: "
           + ", ".join(f"{k} {len(v['y'])} ({int(v['y'].sum())} same)" for k, v in data.items()), flush=True)
-    model = fit(data)
+    model = fit(data, leaves=args.leaves, trees=args.trees)
     tm = TreeModel.from_sklearn(model)
     report: dict[str, Any] = {}
     print("\n| dev set (held-out half) | pairs | same story | ROC-AUC scorer | ROC-AUC USE cosine | calibration error |")

@@ -148,3 +148,27 @@ def test_average_linkage_completes_unscored_pairs_before_merging() -> None:
     assert average_linkage(4, edges, 0.4, complete=lambda ps: [0.5] * len(ps)) == [0, 0, 0, 0]
     # a story already formed is never split, and a new item joins it on the average
     assert average_linkage(3, {(0, 2): 0.9}, 0.4, complete=lambda ps: [0.1] * len(ps), initial=[[0, 1]]) == [0, 0, 0]
+
+
+def test_ingest_continues_from_a_batch_recluster(examples_dir: Path, tmp_path: Path) -> None:
+    """``storylens recluster`` rebuilds the stories at once; the next ingest's stream starts from exactly those
+    stories: a late report joins its re-clustered story, and every article the store holds is in a stored story."""
+    from storylens.corpus import Corpus
+    from storylens.store.stream import StoreStoryBackend
+
+    c = Corpus(f"sqlite:///{tmp_path / 'r.db'}")
+    wire = [json.loads(x) for x in (examples_dir / "wire.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    late = next(r for r in wire if r["id"].startswith("a07"))
+    files = sorted(str(p) for p in examples_dir.iterdir() if p.name[:1] in "ac" and p.suffix != ".jsonl")
+    c.ingest([*files, *[r for r in wire if r is not late]])
+    c.recluster()
+    before = {s.id: set(s.articles) for s in c.stories()}
+    backend = StoreStoryBackend(c.store)
+    assert c.store.unassigned_originals() == []
+    assert {sid for chunk in backend.members(1000) for _, sid in chunk} <= set(before)
+    rep = c.ingest([late])
+    (res,) = [r for r in rep.results if r.status == "new"]
+    assert res.story_id == c.store.story_of(["a01_harbor_wire"])["a01_harbor_wire"] and res.story_id in before
+    stored = {s.id for s in c.stories()}
+    assert all(sid in stored for sid in c.store.story_of([a.id for a in c.articles()]).values())
+    c.close()

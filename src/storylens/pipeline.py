@@ -432,55 +432,73 @@ class Runner:
         """Narratives of every stored story at once (after a batch re-clustering or a load)."""
         from storylens.stories.narratives import link_narratives
 
-        states = self._story_states()
+        states, _ = self._story_states()
         self.store.save_narratives(link_narratives(states, self.settings.stories))
 
-    def _story_states(self, since: dt.date | None = None) -> list[Any]:
-        """Stored stories rebuilt as story states from their articles (batch signals)."""
+    def _story_states(self) -> tuple[list[Any], Any]:
+        """Every stored story rebuilt as a story state from its articles (signals against the background of all of
+        them, members numbered in publication order), and that background."""
+        import datetime as _dt
+
         from storylens.embed import ArticleVectors
-        from storylens.stories.recluster import batch_signals
+        from storylens.stories.recluster import background, batch_signals
         from storylens.stories.state import StoryState
 
-        stories = self.store.stories(since=since)
+        stories = self.store.stories()
         ids = [aid for s in stories for aid in s.articles]
-        arts = {a.id: a for a in self.store.articles(ids) if a.duplicate_of is None}
-        vecs = self.store.embeddings(list(arts))
-        keep = [a for a in arts.values() if a.id in vecs]
+        arts = sorted((a for a in self.store.articles(ids) if a.duplicate_of is None),
+                      key=lambda a: (a.published.value or _dt.date.max, a.id))
+        vecs = self.store.embeddings([a.id for a in arts])
+        keep = [a for a in arts if a.id in vecs]
+        df = background(keep)
         sigs = {s.id: s for s in batch_signals(keep, [ArticleVectors.from_bytes(vecs[a.id]) for a in keep],
-                                                  self.settings.stories)}
+                                                  self.settings.stories, df)}
+        rank = {a.id: i + 1 for i, a in enumerate(keep)}
         out = []
         for st in stories:
-            state = StoryState(id=st.id)
-            for k, aid in enumerate(st.articles):
-                if aid in sigs:
-                    sigs[aid].arrival = k
-                    state.add(sigs[aid], k)
-            if state.members:
-                out.append(state)
-        return out
+            members = sorted((sigs[a] for a in st.articles if a in sigs), key=lambda m: rank[m.id])
+            if not members:
+                continue
+            state = StoryState(id=st.id, created=rank[members[0].id])
+            for m in members:
+                m.arrival = rank[m.id]
+                state.add(m, m.arrival)
+            out.append(state)
+        return out, df
 
     def recluster(self, since: dt.date | None = None) -> tuple[int, int]:
-        """Batch re-clustering for back-fills: rebuild all stories (or those touching ``since`` onwards).  The
-        streaming state is rebuilt from the new stories on the next ingest."""
+        """Batch re-clustering for back-fills: rebuild all stories (or those touching ``since`` onwards) with the
+        story scorer seeing every article at once.  The story stream then continues from the new stories."""
         from storylens.embed import ArticleVectors
-        from storylens.stories import recluster
+        from storylens.store.stream import StoreStoryBackend
+        from storylens.stories.recluster import recluster_states
+        from storylens.stories.stream import StoryStream
 
-        articles = [a for a in self.store.articles(since=since) if a.duplicate_of is None]
-        vecs = self.store.embeddings([a.id for a in articles])
-        articles = [a for a in articles if a.id in vecs]
-        stories = recluster(articles, [ArticleVectors.from_bytes(vecs[a.id]) for a in articles],
-                            self.settings.stories)
-        if since is not None:
-            untouched = [s for s in self.store.stories() if s.last_seen is not None and s.last_seen < since]
-            stories = untouched + stories
-        # duplicates follow their originals
-        member = {aid: s.id for s in stories for aid in s.articles}
-        by_id = {s.id: s for s in stories}
-        for d in self.store.articles():
-            if d.duplicate_of and d.duplicate_of in member:
-                by_id[member[d.duplicate_of]].articles.append(d.id)
-        self.store.replace_stories(stories, [])
-        self.store.reset_stream()  # the streaming state is rebuilt from the stored articles on next ingest
+        with self.store.writer_lock():
+            articles = [a for a in self.store.articles(since=since) if a.duplicate_of is None]
+            vecs = self.store.embeddings([a.id for a in articles])
+            articles = [a for a in articles if a.id in vecs]
+            states, df = recluster_states(articles, [ArticleVectors.from_bytes(vecs[a.id]) for a in articles],
+                                          self.settings.stories)
+            stories = [s.to_story() for s in states]
+            if since is not None:
+                untouched = [s for s in self.store.stories() if s.last_seen is not None and s.last_seen < since]
+                stories = untouched + stories
+            # duplicates follow their originals
+            member = {aid: s.id for s in stories for aid in s.articles}
+            by_id = {s.id: s for s in stories}
+            for d in self.store.articles():
+                if d.duplicate_of and d.duplicate_of in member:
+                    by_id[member[d.duplicate_of]].articles.append(d.id)
+            self.store.replace_stories(stories, [])
+            self.store.reset_stream()
+            # the stream continues from the stored stories as they now are
+            if since is not None:
+                states, df = self._story_states()
+            stream = StoryStream(self.settings.stories, StoreStoryBackend(self.store))
+            stream.install(states, df)
+            stream.flush()
+            self.store.put_state(STREAM_MARKER, str(stream.arrivals).encode())
         self.link_narratives()
         return len(articles), len(stories)
 

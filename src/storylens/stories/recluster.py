@@ -24,12 +24,18 @@ from storylens.stories.signals import ArticleSignals, article_signals, observe
 from storylens.stories.state import StoryState, story_id_for
 
 
-def batch_signals(articles: Sequence[Article], vectors: Sequence[ArticleVectors], settings: StorySettings
-                  ) -> list[ArticleSignals]:
-    """Signals of every article, weighted against the background of the whole batch."""
+def background(articles: Sequence[Article]) -> DocFreq:
+    """The document frequencies of a whole batch."""
     df = DocFreq()
     for a in articles:
         df.add(set(term_counts(a.text or "", a.title)) | set(names_of_typed(a)))
+    return df
+
+
+def batch_signals(articles: Sequence[Article], vectors: Sequence[ArticleVectors], settings: StorySettings,
+                  df: DocFreq | None = None) -> list[ArticleSignals]:
+    """Signals of every article, weighted against the background of the whole batch (or ``df``)."""
+    df = df if df is not None else background(articles)
     return [article_signals(a, v, df, settings.terms_per_article, count=False)
             for a, v in zip(articles, vectors, strict=True)]
 
@@ -63,36 +69,50 @@ def recluster(articles: Sequence[Article], vectors: Sequence[ArticleVectors], se
               scorer: SameStoryScorer | None = None) -> list[Story]:
     """Stories of ``articles`` (originals; duplicates are placed by the caller), built in publication order so
     that each story's id comes from its earliest article."""
+    return [s.to_story() for s in recluster_states(articles, vectors, settings, scorer)[0]]
+
+
+def recluster_states(articles: Sequence[Article], vectors: Sequence[ArticleVectors],
+                     settings: StorySettings | None = None, scorer: SameStoryScorer | None = None
+                     ) -> tuple[list[StoryState], DocFreq]:
+    """:func:`recluster` as story states (members' signals numbered in publication order), with the batch's
+    background: what a stream needs to continue from the re-clustered stories (``StoryStream.install``)."""
     st = settings or StorySettings()
     scorer = scorer or SameStoryScorer(st.scorer_model, st.window_days)
     order = sorted(range(len(articles)), key=lambda i: (articles[i].published.value or dt.date.max, articles[i].id))
-    sigs = batch_signals([articles[i] for i in order], [vectors[i] for i in order], st)
+    ordered = [articles[i] for i in order]
+    df = background(ordered)
+    sigs = batch_signals(ordered, [vectors[i] for i in order], st, df)
     groups: list[list[ArticleSignals]] = []
     for block in _blocks(sigs, st):
         if len(block) > st.batch_max_block:
-            from storylens.stories.stream import MemoryBackend, StoryStream
+            from storylens.stories.stream import ASSIGNMENT_BATCH, MemoryBackend, StoryStream
 
-            stream = StoryStream(st, MemoryBackend(), scorer=scorer)
-            for s in block:
-                stream.add_signals(s)
-            groups.extend([list(x.members.values()) for x in stream.all_states()])
+            backend = MemoryBackend()
+            stream = StoryStream(st, backend, scorer=scorer)
+            for k in range(0, len(block), ASSIGNMENT_BATCH):
+                stream.add_signals_many(block[k:k + ASSIGNMENT_BATCH])
+            stream.flush()
+            ids = [i for chunk in backend.story_ids(1000) for i in chunk]
+            groups.extend([list(x.members.values()) for x in backend.load(ids)])
         else:
             groups.extend(cluster_signals(block, scorer, st))
     rank = {s.id: i for i, s in enumerate(sigs)}
-    stories: list[Story] = []
+    by_id = {s.id: s for s in sigs}
+    states: list[StoryState] = []
     used: set[str] = set()
     for g in sorted(groups, key=lambda g: min(rank[s.id] for s in g)):
-        g.sort(key=lambda s: rank[s.id])
-        sid = story_id_for(g[0].id)
+        members = sorted((by_id[s.id] for s in g), key=lambda s: rank[s.id])
+        sid = story_id_for(members[0].id)
         while sid in used:
             sid = story_id_for(sid)
         used.add(sid)
-        state = StoryState(id=sid)
-        for s in g:
-            s.arrival = rank[s.id]
-            state.add(s, rank[s.id])
-        stories.append(state.to_story())
-    return stories
+        state = StoryState(id=sid, created=rank[members[0].id] + 1)
+        for s in members:
+            s.arrival = rank[s.id] + 1
+            state.add(s, s.arrival)
+        states.append(state)
+    return states, df
 
 
 def _blocks(sigs: list[ArticleSignals], st: StorySettings) -> list[list[ArticleSignals]]:

@@ -334,6 +334,26 @@ class StoryStream:
             out[s.id] = self._member.get(s.id, out[s.id])
         return [out[s.id] for s in sigs]
 
+    def install(self, states: Sequence[StoryState], df: DocFreq) -> None:
+        """Start from stories formed elsewhere (a batch re-clustering): their members (weighted against ``df``,
+        numbered by arrival) become the stream's, ``df`` its background; idle stories are closed at once."""
+        for state in sorted(states, key=lambda x: (x.created, x.id)):
+            state.closed = False
+            self.active[state.id] = state
+            for m in state.members.values():
+                self.index.add(m)
+                self._member[m.id] = state.id
+                self.arrivals = max(self.arrivals, m.arrival)
+                if m.date is not None and (self.clock is None or m.date > self.clock):
+                    self.clock = m.date
+            self._dirty.add(state.id)
+            self._new_members[state.id] = list(state.members)
+        self.df.table[:] = df.table
+        self.df.n = df.n
+        if self.df.changed is not None:
+            self.df.changed.update(np.flatnonzero(self.df.table).tolist())
+        self.close_idle()
+
     def _candidates(self, s: ArticleSignals) -> list[StoryState]:
         """Active stories of the nearest articles; for a late article (one dated within ``window_days`` of a closed
         story's span), closed stories sharing its rarest keys."""
