@@ -123,7 +123,7 @@ def main() -> None:
             report = corpus.ingest(chunk)
             secs = time.perf_counter() - t
             done += len(chunk)
-            pred = {aid: sid for s in corpus.stories() for aid in s.articles}
+            pred = {aid: s.id for s in corpus.stories() for aid in s.articles}
             row = {"stored_articles": done, "ms_per_article_last_chunk": round(1000 * secs / len(chunk), 2),
                    "peak_rss_mb": round(peak_rss_mb(), 1), "stories": corpus.store.count_stories(),
                    "narratives": len(corpus.narratives()),
