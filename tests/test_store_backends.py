@@ -14,7 +14,6 @@ from storylens.model import (
     Article,
     Entity,
     EntityMention,
-    Narrative,
     PublishedDate,
     Quote,
     Span,
@@ -125,8 +124,23 @@ def test_stories_merges_and_narratives(store: Store) -> None:
     assert {s.id: s.articles for s in store.stories()} == {"s1": ["art-0", "art-1"], "s2": ["art-2", "art-3"]}
     assert store.stories(q="summit")[0].id == "s2"
     assert [m.merged for m in store.merges()] == ["s9"]
-    store.save_narratives([Narrative("n1", "NATO–Russia dialogue", ["s1", "s2"], ["dialogue"])])
-    assert store.narratives()[0].stories == ["s1", "s2"]
+    import numpy as np
+
+    from storylens.store.narratives import StoreNarratives
+    from storylens.stories.narratives import NarrativeChanges, NarrativeState, StorySummary
+
+    sums = [StorySummary(sid, np.eye(512, dtype=np.float32)[k], {"p:jens stoltenberg": 2.0, "l:russia": 1.0},
+                         {"dialogue": 1.5}) for k, sid in enumerate(("s1", "s2"))]
+    n1 = NarrativeState("n1", [], StorySummary("n1", np.zeros(512, dtype=np.float32), {}, {}))
+    for x in sums:
+        n1.add(x)
+    backend = StoreNarratives(store)
+    backend.apply(NarrativeChanges(summaries=sums, narratives=[n1]))
+    assert store.narratives()[0].stories == ["s1", "s2"] and "Stoltenberg" in store.narratives()[0].title
+    assert backend.narratives_of(["s1", "s2"]) == {"s1": "n1", "s2": "n1"}
+    assert [x.id for x in backend.candidates(["p:jens stoltenberg"], 10)] == ["s1", "s2"]
+    (again,) = backend.narrative_states(["n1"])
+    assert again.stories == ["s1", "s2"] and again.total.names["p:jens stoltenberg"] == 4.0
     assert store.story_updated_at("s1") is not None
 
 

@@ -429,11 +429,19 @@ class Runner:
         return [(words(text), d) for text, d in rows]
 
     def link_narratives(self) -> None:
-        """Narratives of every stored story at once (after a batch re-clustering or a load)."""
-        from storylens.stories.narratives import link_narratives
+        """Narratives of every stored story, linked again from scratch in time order (after a batch
+        re-clustering or a load); later ingests continue incrementally from them."""
+        import datetime as _dt
+
+        from storylens.store.narratives import StoreNarratives
+        from storylens.stories.narratives import NarrativeLinker
 
         states, _ = self._story_states()
-        self.store.save_narratives(link_narratives(states, self.settings.stories))
+        self.store.reset_narratives()
+        linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
+        ordered = sorted(states, key=lambda s: (s.first or _dt.date.max, s.id))
+        for chunk in batched(ordered, ASSIGNMENT_BATCH):
+            linker.update(chunk)
 
     def _story_states(self) -> tuple[list[Any], Any]:
         """Every stored story rebuilt as a story state from its articles (signals against the background of all of

@@ -536,18 +536,14 @@ class Store:
             return [StoryMerge(kept=m.kept, merged=m.merged, bridge_article=m.bridge_article, score=m.score)
                     for m in s.scalars(select(StoryMergeRow).order_by(StoryMergeRow.id))]
 
-    def save_narratives(self, narratives: Sequence[Narrative]) -> None:
-        """Replace every narrative (batch linking); the incremental linker's summaries are rebuilt with them."""
-        from storylens.store.schema import StoryNameRow, StorySummaryRow
+    def reset_narratives(self) -> None:
+        """Forget every narrative and the linker's story summaries (before linking all stories again)."""
+        from storylens.store.schema import NarrativeSummaryRow, StoryNameRow, StorySummaryRow
 
         with self.session.begin() as s:
-            s.execute(delete(StorySummaryRow))
-            s.execute(delete(StoryNameRow))
-            s.execute(delete(NarrativeRow))
+            for row in (StorySummaryRow, StoryNameRow, NarrativeSummaryRow, NarrativeRow):
+                s.execute(delete(row))
             s.execute(update(StoryRow).values(narrative_id=None))
-            for n in narratives:
-                s.add(NarrativeRow(id=n.id, title=n.title, stories=list(n.stories), keywords=list(n.keywords)))
-                s.execute(update(StoryRow).where(StoryRow.id.in_(list(n.stories))).values(narrative_id=n.id))
 
     def narratives(self, ids: Sequence[str] | None = None) -> list[Narrative]:
         with self.session() as s:

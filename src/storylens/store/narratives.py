@@ -1,5 +1,6 @@
-"""The store as the narrative linker's backend (``story_summaries``, ``story_names``, ``narratives`` and
-``stories.narrative_id``).  :func:`apply_narrative_changes` writes one update inside a caller's session."""
+"""The store as the narrative linker's backend (``story_summaries``, ``story_names``, ``narrative_summaries``,
+``narratives`` and ``stories.narrative_id``).  :func:`apply_narrative_changes` writes one update inside a caller's
+session."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from storylens.model import Narrative
-from storylens.store.schema import NarrativeRow, StoryNameRow, StoryRow, StorySummaryRow
-from storylens.stories.narratives import NarrativeChanges, StorySummary
+from storylens.store.schema import NarrativeRow, NarrativeSummaryRow, StoryNameRow, StoryRow, StorySummaryRow
+from storylens.stories.narratives import NarrativeChanges, NarrativeState, StorySummary
 
 if TYPE_CHECKING:
     from storylens.store.db import Store
@@ -55,8 +55,15 @@ class StoreNarratives:
                 out.update({sid: nid for sid, nid in s.execute(q) if nid is not None})
         return out
 
-    def narratives(self, ids: Sequence[str]) -> list[Narrative]:
-        return self.store.narratives(list(ids)) if ids else []
+    def narrative_states(self, ids: Sequence[str]) -> list[NarrativeState]:
+        if not ids:
+            return []
+        with self.store.session() as s:
+            rows = {r.id: r for r in s.scalars(select(NarrativeRow).where(NarrativeRow.id.in_(list(ids))))}
+            sums = {r.narrative_id: r.data for r in s.scalars(
+                select(NarrativeSummaryRow).where(NarrativeSummaryRow.narrative_id.in_(list(ids))))}
+        return [NarrativeState(i, list(rows[i].stories), StorySummary.from_bytes(sums[i]))
+                for i in ids if i in rows and i in sums]
 
     def apply(self, changes: NarrativeChanges) -> None:
         with self.store.session.begin() as s:
@@ -81,12 +88,19 @@ def apply_narrative_changes(s: Session, changes: NarrativeChanges) -> None:
     for nid in changes.deleted:
         s.execute(update(StoryRow).where(StoryRow.narrative_id == nid).values(narrative_id=None))
         s.execute(delete(NarrativeRow).where(NarrativeRow.id == nid))
-    for n in changes.narratives:
+        s.execute(delete(NarrativeSummaryRow).where(NarrativeSummaryRow.narrative_id == nid))
+    for state in changes.narratives:
+        n = state.record()
         nrow = s.get(NarrativeRow, n.id)
         if nrow is None:
             s.add(NarrativeRow(id=n.id, title=n.title, stories=list(n.stories), keywords=list(n.keywords)))
         else:
             nrow.title, nrow.stories, nrow.keywords = n.title, list(n.stories), list(n.keywords)
+        srow = s.get(NarrativeSummaryRow, n.id)
+        if srow is None:
+            s.add(NarrativeSummaryRow(narrative_id=n.id, data=state.total.to_bytes()))
+        else:
+            srow.data = state.total.to_bytes()
         s.execute(update(StoryRow).where(StoryRow.narrative_id == n.id, StoryRow.id.not_in(list(n.stories)))
                   .values(narrative_id=None))
         s.execute(update(StoryRow).where(StoryRow.id.in_(list(n.stories))).values(narrative_id=n.id))

@@ -225,6 +225,14 @@ class StoryNameRow(Base):
     story_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
+class NarrativeSummaryRow(Base):
+    """The sum of a narrative's story summaries (storylens.stories.narratives.NarrativeState)."""
+
+    __tablename__ = "narrative_summaries"
+    narrative_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class StreamDocFreqRow(Base):
     """The stream's background document frequencies (a hashed table, stored by non-empty bucket)."""
 

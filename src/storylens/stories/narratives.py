@@ -2,10 +2,10 @@
 
 Each story is reduced to a :class:`StorySummary` (its centroid, its members' names and terms).  When a story
 changes, it is compared with the stories that share one of its main names (asked of a :class:`NarrativeBackend`);
-two stories are linked when ``0.5 * centroid cosine + 0.3 * term cosine + 0.2 * shared actors + 0.1 * name cosine``
-reaches ``narrative_threshold`` and they share a name.  A narrative is a connected group of linked stories (two at
-least); links are only added, so narratives grow and merge as stories arrive, whatever the time between them.
-The title is made of the entities and the key phrase most of its stories share.
+two stories are alike when ``0.5 * centroid cosine + 0.3 * term cosine + 0.2 * shared actors + 0.1 * name cosine``
+reaches ``narrative_threshold`` and they share a name (:class:`NarrativeLinker` says how a story joins or founds a
+narrative).  A narrative is grown one story at a time against the narrative as a whole, so that a recurring actor
+does not chain unrelated topics into one.  The title is made of the narrative's main entities and key phrase.
 """
 
 from __future__ import annotations
@@ -95,70 +95,120 @@ def similarity(a: StorySummary, b: StorySummary) -> float:
 
 
 @dataclass(slots=True)
+class NarrativeState:
+    """A narrative: its stories and the sum of their summaries (what a story is compared with to join it)."""
+
+    id: str
+    stories: list[str]
+    total: StorySummary  # centroid = the sum of the stories' centroids; names and terms summed
+
+    def add(self, s: StorySummary) -> None:
+        self._fold(s, 1.0)
+        if s.id not in self.stories:
+            self.stories.append(s.id)
+
+    def remove(self, s: StorySummary) -> None:
+        self._fold(s, -1.0)
+        self.stories = [x for x in self.stories if x != s.id]
+
+    def _fold(self, s: StorySummary, sign: float) -> None:
+        t = self.total
+        t.centroid = t.centroid + sign * s.centroid
+        for bag, other in ((t.names, s.names), (t.terms, s.terms)):
+            for k, v in other.items():
+                nv = bag.get(k, 0.0) + sign * v
+                if nv > 1e-9:
+                    bag[k] = nv
+                else:
+                    bag.pop(k, None)
+        t.size += int(sign)
+
+    def view(self) -> StorySummary:
+        """The narrative as one summary (its centroid normalised, its main names and terms)."""
+        t = self.total
+        return StorySummary(id=self.id, centroid=np.asarray(normalise(t.centroid), dtype=np.float32),
+                            names=_top(Counter(t.names), SUMMARY_NAMES), terms=_top(Counter(t.terms), SUMMARY_TERMS),
+                            size=len(self.stories))
+
+    def record(self) -> Narrative:
+        title, keywords = _title(self.view(), len(self.stories))
+        return Narrative(id=self.id, title=title, stories=list(self.stories), keywords=keywords)
+
+
+@dataclass(slots=True)
 class NarrativeChanges:
     summaries: list[StorySummary] = field(default_factory=list)  # new or changed story summaries
     dropped: list[str] = field(default_factory=list)  # stories gone (merged away, emptied)
-    narratives: list[Narrative] = field(default_factory=list)  # new or changed narratives (full membership)
-    deleted: list[str] = field(default_factory=list)  # narratives gone (merged into another, or too small)
+    narratives: list[NarrativeState] = field(default_factory=list)  # new or changed narratives
+    deleted: list[str] = field(default_factory=list)  # narratives gone (fewer than two stories left)
 
 
 class NarrativeBackend(Protocol):
     def candidates(self, keys: Sequence[str], limit: int) -> list[StorySummary]:
         """Stored summaries of stories carrying any of ``keys`` (most shared first)."""
 
+    def summaries(self, story_ids: Sequence[str]) -> list[StorySummary]:
+        """Stored summaries."""
+
     def narratives_of(self, story_ids: Sequence[str]) -> dict[str, str]:
         """The narrative of each story that has one."""
 
-    def narratives(self, ids: Sequence[str]) -> list[Narrative]:
-        """Stored narratives."""
-
-    def summaries(self, story_ids: Sequence[str]) -> list[StorySummary]:
-        """Stored summaries."""
+    def narrative_states(self, ids: Sequence[str]) -> list[NarrativeState]:
+        """Stored narratives with their summed summaries."""
 
     def apply(self, changes: NarrativeChanges) -> None:
         """Persist one update."""
 
 
 class MemoryNarratives:
-    """A narrative backend in memory (one-shot runs, tests)."""
+    """A narrative backend in memory (one-shot runs, tests), keeping serialised copies as a store would."""
 
     def __init__(self) -> None:
-        self._summaries: dict[str, StorySummary] = {}
+        self._summaries: dict[str, bytes] = {}
+        self._keys: dict[str, frozenset[str]] = {}
         self._narrative: dict[str, str] = {}
-        self._narratives: dict[str, Narrative] = {}
+        self._narratives: dict[str, tuple[list[str], bytes]] = {}
 
     def candidates(self, keys: Sequence[str], limit: int) -> list[StorySummary]:
         want = set(keys)
-        hits = [(len(want & set(s.link_keys())), s.id) for s in self._summaries.values() if want & set(s.link_keys())]
-        return [self._summaries[sid] for _, sid in sorted(hits, key=lambda x: (-x[0], x[1]))[:limit]]
+        hits = [(len(want & k), sid) for sid, k in self._keys.items() if want & k]
+        return self.summaries([sid for _, sid in sorted(hits, key=lambda x: (-x[0], x[1]))[:limit]])
+
+    def summaries(self, story_ids: Sequence[str]) -> list[StorySummary]:
+        return [StorySummary.from_bytes(self._summaries[s]) for s in story_ids if s in self._summaries]
 
     def narratives_of(self, story_ids: Sequence[str]) -> dict[str, str]:
         return {s: self._narrative[s] for s in story_ids if s in self._narrative}
 
-    def narratives(self, ids: Sequence[str]) -> list[Narrative]:
-        return [self._narratives[i] for i in ids if i in self._narratives]
-
-    def summaries(self, story_ids: Sequence[str]) -> list[StorySummary]:
-        return [self._summaries[s] for s in story_ids if s in self._summaries]
+    def narrative_states(self, ids: Sequence[str]) -> list[NarrativeState]:
+        return [NarrativeState(i, list(self._narratives[i][0]), StorySummary.from_bytes(self._narratives[i][1]))
+                for i in ids if i in self._narratives]
 
     def apply(self, changes: NarrativeChanges) -> None:
         for sid in changes.dropped:
             self._summaries.pop(sid, None)
+            self._keys.pop(sid, None)
             self._narrative.pop(sid, None)
         for s in changes.summaries:
-            self._summaries[s.id] = s
+            self._summaries[s.id] = s.to_bytes()
+            self._keys[s.id] = frozenset(s.link_keys())
         for nid in changes.deleted:
-            n = self._narratives.pop(nid, None)
-            for sid in n.stories if n else []:
+            stories, _ = self._narratives.pop(nid, ([], b""))
+            for sid in stories:
                 if self._narrative.get(sid) == nid:
                     del self._narrative[sid]
         for n in changes.narratives:
-            self._narratives[n.id] = n
+            old, _ = self._narratives.get(n.id, ([], b""))
+            for sid in old:
+                if sid not in n.stories and self._narrative.get(sid) == n.id:
+                    del self._narrative[sid]
+            self._narratives[n.id] = (list(n.stories), n.total.to_bytes())
             for sid in n.stories:
                 self._narrative[sid] = n.id
 
     def all(self) -> list[Narrative]:
-        return sorted(self._narratives.values(), key=lambda n: (-len(n.stories), n.id))
+        return sorted((s.record() for s in self.narrative_states(list(self._narratives))),
+                      key=lambda n: (-len(n.stories), n.id))
 
 
 def narrative_id_for(story_id: str) -> str:
@@ -166,7 +216,13 @@ def narrative_id_for(story_id: str) -> str:
 
 
 class NarrativeLinker:
-    """Incremental narrative linking over a :class:`NarrativeBackend`."""
+    """Incremental narrative linking over a :class:`NarrativeBackend`.
+
+    A changed story already in a narrative stays there (the narrative's sum follows its new summary).  A story in no
+    narrative is compared with the stored stories sharing one of its main names; with the most similar one, if that
+    reaches ``narrative_threshold``: when that story has a narrative, the story joins it only if it is as similar to
+    the narrative as a whole (so narratives do not chain from topic to topic); otherwise the two found a narrative.
+    """
 
     def __init__(self, settings: StorySettings | None = None, backend: NarrativeBackend | None = None) -> None:
         self.settings = settings or StorySettings()
@@ -174,112 +230,91 @@ class NarrativeLinker:
 
     def update(self, changed: Iterable[StoryState], dropped: Sequence[str] = (), *, apply: bool = True
                ) -> NarrativeChanges:
-        """Summaries of the changed stories, their links to the stored stories, and the narratives that result.
-        ``dropped``: stories that no longer exist (merged away or emptied)."""
+        """The changed stories' summaries and the narratives that change with them.  ``dropped``: stories that no
+        longer exist (merged away or emptied)."""
+        thr = self.settings.narrative_threshold
         summaries = [summarize(s) for s in changed if s.members]
         fresh = {s.id: s for s in summaries}
-        gone = set(dropped)
-        touched_narratives = set(self.backend.narratives_of([*fresh, *gone]).values())
-        # links: each changed story against the stored stories sharing its names, and against the other changed
-        links: list[tuple[str, str]] = []
+        gone = [x for x in dropped if x not in fresh]
+        old = {s.id: s for s in self.backend.summaries([*fresh, *gone])}
+        member_of = self.backend.narratives_of([*fresh, *gone])
+        states = {n.id: n for n in self.backend.narrative_states(sorted(set(member_of.values())))}
+        touched: set[str] = set()
+        for sid in gone:  # a story merged away leaves its narrative
+            nid = member_of.pop(sid, None)
+            if nid in states and sid in old:
+                states[nid].remove(old[sid])
+                touched.add(nid)
         for s in summaries:
-            pool = {c.id: c for c in self.backend.candidates(s.link_keys(), CANDIDATES) if c.id not in gone}
+            nid = member_of.get(s.id)
+            if nid in states:  # the narrative follows the story's new summary
+                if s.id in old:
+                    states[nid].remove(old[s.id])
+                states[nid].add(s)
+                touched.add(nid)
+                continue
+            best, best_sim = None, thr
+            pool = {c.id: c for c in self.backend.candidates(s.link_keys(), CANDIDATES)}
             pool.update({k: v for k, v in fresh.items() if set(v.link_keys()) & set(s.link_keys())})
             for cid in sorted(pool):
-                other = fresh.get(cid, pool[cid])
-                if cid != s.id and similarity(s, other) >= self.settings.narrative_threshold:
-                    links.append((s.id, cid))
-        for a, b in links:
-            touched_narratives.update(self.backend.narratives_of([a, b]).values())
-        # the touched narratives' stories plus the newly linked ones form the affected part of the graph
-        old = self.backend.narratives(sorted(touched_narratives))
-        stories = {sid for n in old for sid in n.stories} | {x for link in links for x in link}
-        stories -= gone
-        parent = {sid: sid for sid in stories}
-
-        def find(x: str) -> str:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for n in old:  # existing narratives stay linked (a story merged away drops out)
-            kept = [sid for sid in n.stories if sid in parent]
-            for sid in kept[1:]:
-                parent[find(sid)] = find(kept[0])
-        for a, b in links:
-            if a in parent and b in parent:
-                ra, rb = find(a), find(b)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-        groups: dict[str, list[str]] = {}
-        for sid in stories:
-            groups.setdefault(find(sid), []).append(sid)
-        known = {s.id: s for s in self.backend.summaries(sorted(stories - set(fresh)))}
-        known.update(fresh)
-        old_by_story = {sid: n.id for n in old for sid in n.stories}
-        narratives: list[Narrative] = []
-        used: set[str] = set()
-        for members in groups.values():
-            if len(members) < 2:
+                if cid == s.id or cid in gone:
+                    continue
+                sim = similarity(s, fresh.get(cid, pool[cid]))
+                if sim >= best_sim:
+                    best, best_sim = fresh.get(cid, pool[cid]), sim
+            if best is None:
                 continue
-            members.sort(key=lambda sid: (_first(known.get(sid)), sid))
-            # the narrative keeps the id of the oldest narrative it holds, else gets one from its first story
-            olds = sorted({old_by_story[sid] for sid in members if sid in old_by_story})
-            nid = next((o for o in olds if o not in used), None) or narrative_id_for(min(members))
-            used.add(nid)
-            title, keywords = _title([known[sid] for sid in members if sid in known])
-            narratives.append(Narrative(id=nid, title=title, stories=members, keywords=keywords))
-        changes = NarrativeChanges(summaries=summaries, dropped=sorted(gone), narratives=narratives,
-                                   deleted=sorted({n.id for n in old} - used))
+            other = member_of.get(best.id) or self.backend.narratives_of([best.id]).get(best.id)
+            if other is not None and other not in states:
+                states.update({n.id: n for n in self.backend.narrative_states([other])})
+            if other in states:
+                if similarity(s, states[other].view()) >= thr:
+                    states[other].add(s)
+                    member_of[s.id] = other
+                    touched.add(other)
+                continue
+            nid = narrative_id_for(min(s.id, best.id))
+            state = NarrativeState(nid, [], StorySummary(id=nid, centroid=np.zeros(DIM, dtype=np.float32), names={},
+                                                          terms={}))
+            for x in sorted((best, s), key=lambda x: (x.first or x.last or dt.date.max, x.id)):
+                state.add(x)
+            states[nid] = state
+            member_of[s.id] = member_of[best.id] = nid
+            touched.add(nid)
+        changes = NarrativeChanges(summaries=summaries, dropped=sorted(gone))
+        for nid in sorted(touched):
+            n = states[nid]
+            if len(n.stories) >= 2:
+                changes.narratives.append(n)
+            else:
+                changes.deleted.append(nid)
         if apply:
             self.backend.apply(changes)
         return changes
 
 
-def _first(s: StorySummary | None) -> dt.date:
-    return (s.first or s.last or dt.date.max) if s is not None else dt.date.max
-
-
 def link_narratives(states: Sequence[StoryState], settings: StorySettings | None = None) -> list[Narrative]:
-    """Narratives of a set of stories at once (one-shot runs, batch re-clustering)."""
+    """Narratives of a set of stories at once (one-shot runs, batch re-clustering), linked in time order."""
     backend = MemoryNarratives()
     linker = NarrativeLinker(settings, backend)
     ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
-    for k in range(0, len(ordered), 256):
-        linker.update(ordered[k:k + 256])
+    for k in range(0, len(ordered), 64):
+        linker.update(ordered[k:k + 64])
     return backend.all()
 
 
-def _title(stories: list[StorySummary]) -> tuple[str, list[str]]:
-    """Entities then a key phrase shared by the most stories (ties: the heavier)."""
-    k = len(stories)
-    share: Counter[str] = Counter()
-    mass: dict[str, float] = {}
-    for s in stories:
-        share.update(set(s.names))
-        for n, v in s.names.items():
-            mass[n] = mass.get(n, 0.0) + v
-    # at equal share a full name ("elena marsh") beats its parts
-    ents = sorted(share, key=lambda n: (-share[n], -(" " in n), -mass[n], n))
+def _title(summary: StorySummary, n_stories: int) -> tuple[str, list[str]]:
+    """The main entities of the narrative (people first) and its main key phrase."""
     chosen: list[str] = []
-    for n in ents:
-        if share[n] < max(2, (k + 1) // 2):
-            break
-        bare = n[2:] if n[1:2] == ":" else n
+    for name in sorted(summary.names, key=lambda n: (-summary.names[n], n)):
+        bare = name[2:] if name[1:2] == ":" else name
         if any(bare in o or o in bare for o in chosen):
             continue
         chosen.append(bare)
         if len(chosen) == 3:
             break
-    tshare: Counter[str] = Counter()
-    tmass: dict[str, float] = {}
-    for s in stories:
-        for w, tv in s.terms.items():
-            tshare[w] += 1
-            tmass[w] = tmass.get(w, 0.0) + tv
-    phrases = sorted((w for w in tshare if " " in w and not any(p.isdigit() for p in w.split())),
-                     key=lambda w: (-tshare[w], -tmass[w], w))
+    phrases = sorted((w for w in summary.terms if " " in w and not any(p.isdigit() for p in w.split())),
+                     key=lambda w: (-summary.terms[w], w))
     taken = {w for c in chosen for w in c.split()}
     phrase = next((p for p in phrases if not taken & set(p.split())), None)
     ent_txt = ", ".join(_display(n) for n in chosen)

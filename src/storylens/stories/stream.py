@@ -238,12 +238,14 @@ class StoryStream:
 
     def add_raw_many(self, raws: Sequence[ArticleSignals]) -> list[str]:
         """:meth:`add_many` for signals made by :func:`~storylens.stories.signals.raw_signals` (the Spark runner
-        makes them on its executors): each is weighed against the stream's background as it arrives."""
-        sigs = []
+        makes them on its executors): the batch joins the stream's background, then each is weighed against it."""
         for raw in raws:
             if self.story_of(raw.id) is not None:
                 self.remove(raw.id)
-            sigs.append(weigh_signals(raw, self.df, self.settings.terms_per_article))
+        for raw in raws:  # the whole batch joins the background first: its articles are weighed alike
+            if not raw.weighted:
+                self.df.add(set(raw.terms) | set(raw.names))
+        sigs = [weigh_signals(raw, self.df, self.settings.terms_per_article, count=False) for raw in raws]
         return self.add_signals_many(sigs)
 
     def add_signals(self, s: ArticleSignals) -> str:

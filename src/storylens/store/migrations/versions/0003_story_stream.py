@@ -1,5 +1,5 @@
 """per-story streaming state: story_states, story_members, story_keys, stream_df; narrative linking:
-story_summaries, story_names
+story_summaries, story_names, narrative_summaries
 
 Revision ID: 0003_story_stream
 Revises: 0002_search
@@ -58,6 +58,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_story_names_story_id", "story_names", ["story_id"])
     op.create_table(
+        "narrative_summaries",
+        sa.Column("narrative_id", sa.String(64), primary_key=True),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+    )
+    op.create_table(
         "stream_df",
         sa.Column("bucket", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("count", sa.Integer(), nullable=False, server_default="0"),
@@ -67,5 +72,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for t in ("stream_df", "story_names", "story_summaries", "story_keys", "story_members", "story_states"):
+    for t in ("stream_df", "narrative_summaries", "story_names", "story_summaries", "story_keys", "story_members", "story_states"):
         op.drop_table(t)
