@@ -74,6 +74,7 @@ class Corpus:
         self.runner = Runner(self.store, self.settings)
 
     def close(self) -> None:
+        self.runner.c.close()
         self.store.close()
 
     def __enter__(self) -> Corpus:

@@ -66,17 +66,22 @@ class Embedder:
         self.batch_size = batch_size
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text; a text that occurs several times (a title that is also the first sentence) is
+        encoded once."""
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         model = _model()
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        cut = [(t or " ")[:MAX_CHARS * 4] for t in texts]
+        row_of: dict[str, int] = {}
+        rows = [row_of.setdefault(t, len(row_of)) for t in cut]
+        uniq = list(row_of)
+        out = np.zeros((len(uniq), DIM), dtype=np.float32)
         # sort by length so a batch holds texts of similar length (less padding work)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        order = sorted(range(len(uniq)), key=lambda i: len(uniq[i]))
         for k in range(0, len(order), self.batch_size):
             idx = order[k:k + self.batch_size]
-            batch = [(texts[i] or " ")[:MAX_CHARS * 4] for i in idx]
-            out[idx] = np.asarray(model.encode(batch), dtype=np.float32).reshape(len(idx), DIM)
-        return normalise(out)
+            out[idx] = np.asarray(model.encode([uniq[i] for i in idx]), dtype=np.float32).reshape(len(idx), DIM)
+        return normalise(out)[rows]
 
 
 @dataclass(slots=True)
