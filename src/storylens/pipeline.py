@@ -437,6 +437,48 @@ class Runner:
 
     def _store(self, batch: _Batch, session: _Session, asg: _Assignment, new_entities: Sequence[Entity],
                run_id: int | None) -> None:
+        """The batch in one transaction, each article all or nothing (an article that cannot be stored is reported
+        and the others are stored); the batch's story, narrative and streaming state with it."""
+        from storylens.store import ArticleWrite
+
+        ordered = sorted(batch.analyzed, key=_sort_key)
+        writes = []
+        for a in ordered:
+            v = batch.vectors.get(a.id)
+            writes.append(ArticleWrite(a, session.deduper.signature(a),
+                                       (EMBED_MODEL, v.to_bytes()) if v is not None else None, asg.story_of.get(a.id)))
+        state = {FURNITURE_KEY: session.furniture.to_json().encode("utf-8")}
+        marker = str(asg.stream.meta.get("arrivals", 0)).encode() if asg.stream is not None else None
+        try:
+            errors = self.store.save_batch(
+                writes, run_id=run_id, entities=new_entities, stories=asg.stories, merges=asg.merges, moved=asg.moved,
+                deleted_stories=asg.deleted, stream=asg.stream, narratives=asg.narratives, state=state,
+                complete_state={STREAM_MARKER: marker} if marker is not None else None)
+        except Exception:  # noqa: BLE001 - the batch's own writes failed: one transaction per article instead
+            log.warning("the batch could not be stored in one transaction: storing its articles one by one",
+                        exc_info=True)
+            self._store_one_by_one(batch, session, asg, new_entities, run_id)
+            return
+        for a, err in zip(ordered, errors, strict=True):
+            if err is not None:
+                batch.results.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
+                                                reason=f"could not be stored: {err}"))
+            else:
+                batch.results.append(self._stored(batch, asg, a))
+        if any(e is not None for e in errors):
+            # the stream in memory holds an article the store does not: reopen it from the store next batch
+            session.stream = None
+            session.marker = b"-"
+        elif marker is not None:
+            session.marker = marker
+
+    def _stored(self, batch: _Batch, asg: _Assignment, a: Article) -> ItemResult:
+        status: Status = "updated" if a.id in batch.updated else "duplicate" if a.duplicate_of else "new"
+        return ItemResult(source=a.source, id=a.id, status=status, duplicate_of=a.duplicate_of,
+                          story_id=asg.moved.get(a.id, asg.story_of.get(a.id)), title=a.title)
+
+    def _store_one_by_one(self, batch: _Batch, session: _Session, asg: _Assignment, new_entities: Sequence[Entity],
+                          run_id: int | None) -> None:
         """One transaction per article; the batch's story, narrative and streaming state with its last article."""
         ordered = sorted(batch.analyzed, key=_sort_key)
         failed = False
@@ -466,11 +508,8 @@ class Runner:
                 continue
             if last and STREAM_MARKER in state:
                 session.marker = state[STREAM_MARKER]
-            status: Status = "updated" if a.id in batch.updated else "duplicate" if a.duplicate_of else "new"
-            batch.results.append(ItemResult(source=a.source, id=a.id, status=status, duplicate_of=a.duplicate_of,
-                                            story_id=asg.moved.get(a.id, asg.story_of.get(a.id)), title=a.title))
+            batch.results.append(self._stored(batch, asg, a))
         if failed:
-            # the stream in memory holds an article the store does not: reopen it from the store next batch
             session.stream = None
             session.marker = b"-"
 
