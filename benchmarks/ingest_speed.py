@@ -22,8 +22,9 @@ three systems in one invocation, alternating in ``--rounds`` rounds so that load
              analyze, embed, stories, narratives, store) through ``storylens.Corpus``.
 
 Each system runs in its own long-lived child process; models are loaded (and the ingest worker processes started)
-before timing, so throughput is "once started".  Peak RSS is that of the child's process tree (the sum over its
-processes, sampled), with the proportional set size (shared pages counted once) beside it.
+before timing, so throughput is "once started".  Also printed: the CPU seconds each system's process tree used per
+article (load from other jobs does not change it much, unlike the wall clock); peak RSS is that of the child's
+process tree (the sum over its processes, sampled), with the proportional set size (shared pages counted once).
 
     .venv/bin/python benchmarks/ingest_speed.py --real [--rounds 3]
 
@@ -191,6 +192,20 @@ def _tree(root: int) -> list[int]:
     return out
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and its live descendants, and their waited-for
+    children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in _tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick
+
+
 def _kb(path: str, field: str) -> int:
     try:
         for line in Path(path).read_text().splitlines():
@@ -202,26 +217,31 @@ def _kb(path: str, field: str) -> int:
 
 
 class TreeMemory:
-    """Peak RSS (sum over the process tree) and peak PSS of this process and its children, sampled."""
+    """Peak RSS (sum over the process tree) and peak PSS of this process and its children, sampled: RSS every
+    ``every`` seconds, PSS (whose reading walks a process's page tables) every ``pss_every`` samples."""
 
-    def __init__(self, every: float = 0.1) -> None:
+    def __init__(self, every: float = 0.25, pss_every: int = 8) -> None:
         import threading
 
         self.rss = self.pss = 0
         self._stop = threading.Event()
         self._pid = os.getpid()
         self._every = every
+        self._pss_every = pss_every
+        self._n = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def sample(self) -> None:
+    def sample(self, pss: bool = True) -> None:
         pids = _tree(self._pid)
         self.rss = max(self.rss, sum(_kb(f"/proc/{p}/status", "VmRSS") for p in pids))
-        self.pss = max(self.pss, sum(_kb(f"/proc/{p}/smaps_rollup", "Pss") for p in pids))
+        if pss:
+            self.pss = max(self.pss, sum(_kb(f"/proc/{p}/smaps_rollup", "Pss") for p in pids))
 
     def _run(self) -> None:
         while not self._stop.wait(self._every):
-            self.sample()
+            self._n += 1
+            self.sample(pss=self._n % self._pss_every == 0)
 
     def stop(self) -> dict[str, float]:
         self._stop.set()
@@ -297,9 +317,10 @@ def serve(system: str) -> None:
     for line in sys.stdin:
         if line.strip() != "go":
             break
-        t = time.perf_counter()
+        c, t = tree_cpu(os.getpid()), time.perf_counter()
         n = run()
-        print(json.dumps({"items": n, "seconds": time.perf_counter() - t}), flush=True)
+        print(json.dumps({"items": n, "seconds": time.perf_counter() - t, "cpu": tree_cpu(os.getpid()) - c}),
+              flush=True)
     print(json.dumps(mem.stop()), flush=True)
 
 
@@ -314,7 +335,7 @@ def real(rounds: int, systems: tuple[str, ...] = SYSTEMS) -> dict[str, Any]:
         if not ready:
             raise SystemExit(f"{s}: the child process failed to start")
     load0 = os.getloadavg()
-    totals = {s: [0, 0.0] for s in systems}
+    totals = {s: [0, 0.0, 0.0] for s in systems}
     for r in range(rounds):
         for s, p in procs.items():
             assert p.stdin is not None and p.stdout is not None
@@ -323,8 +344,9 @@ def real(rounds: int, systems: tuple[str, ...] = SYSTEMS) -> dict[str, Any]:
             out = json.loads(p.stdout.readline())
             totals[s][0] += int(out["items"])
             totals[s][1] += float(out["seconds"])
+            totals[s][2] += float(out["cpu"])
             print(f"round {r + 1}: {s:<7} {out['items']} articles in {out['seconds']:.2f} s "
-                  f"({out['items'] / out['seconds']:.2f}/s)", file=sys.stderr, flush=True)
+                  f"({out['items'] / out['seconds']:.2f}/s), {out['cpu']:.1f} CPU s", file=sys.stderr, flush=True)
     load1 = os.getloadavg()
     mem: dict[str, dict[str, float]] = {}
     for s, p in procs.items():
@@ -334,17 +356,22 @@ def real(rounds: int, systems: tuple[str, ...] = SYSTEMS) -> dict[str, Any]:
         mem[s] = json.loads(p.stdout.readline())
         p.wait()
     rate = {s: totals[s][0] / totals[s][1] for s in systems}
+    cpu_ms = {s: 1000 * totals[s][2] / totals[s][0] for s in systems}
     res: dict[str, Any] = {"articles": len(files), "chars_per_article": round(chars), "rounds": rounds,
                            "load_before": [round(x, 2) for x in load0], "load_after": [round(x, 2) for x in load1],
-                           "articles_per_s": {s: round(v, 2) for s, v in rate.items()}, "memory": mem}
+                           "articles_per_s": {s: round(v, 2) for s, v in rate.items()},
+                           "cpu_ms_per_article": {s: round(v, 1) for s, v in cpu_ms.items()}, "memory": mem}
     print(f"{len(files)} PolNeAR dev articles ({chars:.0f} characters on average), {rounds} alternating rounds; "
           f"load average {load0[0]:.2f} before, {load1[0]:.2f} after")
-    print(f"{'system':<10}{'articles/s':>12}{'peak RSS MB':>13}{'peak PSS MB':>13}")
+    print(f"{'system':<10}{'articles/s':>12}{'CPU ms/article':>16}{'peak RSS MB':>13}{'peak PSS MB':>13}")
     for s in systems:
-        print(f"{s:<10}{rate[s]:>12.2f}{mem[s]['peak_rss_mb']:>13}{mem[s]['peak_pss_mb']:>13}")
+        print(f"{s:<10}{rate[s]:>12.2f}{cpu_ms[s]:>16.1f}{mem[s]['peak_rss_mb']:>13}{mem[s]['peak_pss_mb']:>13}")
     if "spacy" in rate and "ingest" in rate:
         res["ingest_over_spacy"] = round(rate["ingest"] / rate["spacy"], 3)
         print(f"full ingest / spaCy nlp.pipe alone: {res['ingest_over_spacy']:.2f}x (target >= 3)")
+        res["cpu_ingest_over_spacy"] = round(cpu_ms["ingest"] / cpu_ms["spacy"], 3)
+        print(f"CPU per article, full ingest / spaCy alone: {res['cpu_ingest_over_spacy']:.2f} (on two idle cores the "
+              f"ingest could reach {2 * cpu_ms['spacy'] / cpu_ms['ingest']:.2f}x)")
     if "use" in rate and "ingest" in rate:
         res["ingest_over_use"] = round(rate["ingest"] / rate["use"], 3)
         print(f"full ingest / sentence encoder alone: {res['ingest_over_use']:.2f}x")
