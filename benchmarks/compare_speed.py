@@ -2,9 +2,11 @@
 
 The story is built from the example corpus's story A (7 articles in English and Russian, cleaned by the real clean
 stage and analysed by the nlp stage when it is installed), copied under 50 outlet names with shifted dates.
-Reported: the first compare (which embeds the Russian/English sentences with the multilingual encoder) and a
-repeat compare with the embeddings already computed (the embed stage's vectors / the compare cache): the stage's own
-work.  Run: .venv/bin/python benchmarks/compare_speed.py
+Reported: the process's first compare (imports, the date parser and the encoder loaded on the way); a cold compare
+(an empty embedding memo) given the vectors the embed stage stored for these articles, as ``Corpus.compare`` runs
+it (only quote texts are encoded then; the target); a cold compare without them (every Russian/English sentence
+encoded with the multilingual encoder); and a repeat compare with every embedding already in the compare memo: the
+stage's own work.  Run: .venv/bin/python benchmarks/compare_speed.py
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from storylens.compare import compare_story
 from storylens.model import Article, Quote, Story
@@ -67,12 +72,34 @@ def fifty(base: list[Article], n: int = 50) -> list[Article]:
 
 
 def main() -> int:
+    from storylens.embed import Embedder, article_vectors
+
     base, how = load_story_a()
     arts = fifty(base)
     story = Story("bench", "Northern Link x50", [a.id for a in arts])
     settings = Settings().compare
+    # what the store holds for these articles: the embed stage's vectors (each copy carries its source's)
+    embedder = Embedder()
+    by_text = {a.id: v for a, v in zip(base, article_vectors(base, embedder), strict=True)}
+    stored = {c.id: by_text[c.id.split("~")[0]] for c in arts}
+    encoded: list[int] = []
+
+    def fresh() -> Callable[[list[str]], np.ndarray]:
+        def counting(texts: list[str]) -> np.ndarray:  # a new function has a memo of its own: cold
+            encoded.append(len(texts))
+            return embedder.encode(texts)
+        return counting
+
     t0 = time.perf_counter()
-    c = compare_story(story, arts, settings)
+    compare_story(story, arts, settings, fresh(), vectors=stored)
+    first = time.perf_counter() - t0  # this process's first compare: imports, date parser, encoder loading
+    encoded.clear()
+    t0 = time.perf_counter()
+    compare_story(story, arts, settings, fresh(), vectors=stored)
+    cold_stored = time.perf_counter() - t0
+    n_encoded = sum(encoded)
+    t0 = time.perf_counter()
+    c = compare_story(story, arts, settings, fresh())
     cold = time.perf_counter() - t0
     warm = []
     for _ in range(3):
@@ -84,9 +111,12 @@ def main() -> int:
     print(f"articles={len(arts)} quotes={n_quotes} sentences={n_sent} ({how})")
     print(f"quote groups={len(c.quote_groups)} facts={len(c.coverage.facts)} summary={len(c.summary)} "
           f"timeline={len(c.timeline)}")
-    print(f"compare, first call (embeds the sentences):  {cold:.2f} s")
+    print(f"compare, this process's first call, the store's vectors: {first:.2f} s (imports and models loaded)")
+    print(f"compare, cold, the store's vectors (what Corpus.compare does): {cold_stored:.2f} s, "
+          f"{n_encoded} texts encoded (quotes, pieces of quotes, sentences joined across a quote)  (target < 1 s)")
+    print(f"compare, cold, no stored vectors (every sentence encoded): {cold:.2f} s")
     print(f"compare, embeddings computed (median of 3):  {statistics.median(warm):.3f} s  (target < 1 s)")
-    return 0 if statistics.median(warm) < 1.0 else 1
+    return 0 if cold_stored < 1.0 else 1
 
 
 if __name__ == "__main__":

@@ -96,3 +96,28 @@ def test_narrative_report(corpus: Any) -> None:
     assert [s.first_seen for s in nc.stories] == sorted(s.first_seen for s in nc.stories)
     html = corpus.report(narrative.id, "html")
     assert "<svg" in html and "https://" not in html.split("<main>")[0]
+
+
+def test_compare_reuses_the_stored_sentence_vectors(corpus: Any) -> None:
+    """A cold compare encodes quotes, never a sentence whose vector the embed stage stored, and compares alike."""
+    from storylens.compare import compare_story
+    from storylens.embed import known_vectors
+
+    story = corpus.store.story(_story_of(corpus, "a01_harbor_wire"))
+    arts = corpus.store.articles(story.articles)
+    vectors = corpus._vectors(story.articles)
+    known = known_vectors(arts, vectors)
+    assert len({a.language for a in arts}) > 1 and len(known) >= 20  # a bilingual story: sentences are embedded
+    encoded: list[str] = []
+
+    def recording(texts: list[str]) -> Any:
+        encoded.extend(texts)
+        return corpus.runner.c.embedder.encode(texts)
+
+    reused = compare_story(story, arts, corpus.settings.compare, recording, vectors)
+    assert encoded and not set(encoded) & set(known)
+    fresh = compare_story(story, arts, corpus.settings.compare, lambda t: corpus.runner.c.embedder.encode(t))
+    assert [(g.id, [v.quote_id for v in g.variants]) for g in reused.quote_groups] == \
+        [(g.id, [v.quote_id for v in g.variants]) for g in fresh.quote_groups]
+    assert [[(m.article_id, m.start) for m in f.mentions] for f in reused.coverage.facts] == \
+        [[(m.article_id, m.start) for m in f.mentions] for f in fresh.coverage.facts]

@@ -189,3 +189,35 @@ def test_pg_safe_keeps_offsets() -> None:
     s = "a\x00b «q»"
     assert len(pg_safe(s)) == len(s) and "\x00" not in pg_safe(s)
     assert pg_safe({"t": [s], "n": 1, "b": b"\x00"}) == {"t": ["a\ufffdb «q»"], "n": 1, "b": b"\x00"}
+
+
+def test_a_batch_stores_each_article_all_or_nothing(store: Store) -> None:
+    """One transaction per batch, a savepoint per article: an article whose writes fail (two quotes with one id)
+    is rolled back alone, the others and the batch's state are stored; the stream state waits for a whole batch."""
+    from dataclasses import replace
+
+    from storylens.store import ArticleWrite
+
+    good1, good2 = make_article(1), make_article(3, day=15)
+    bad = make_article(2)
+    bad = replace(bad, quotes=bad.quotes * 2)  # the same quote id twice
+    errors = store.save_batch(
+        [ArticleWrite(good1, embedding=("use", b"\x01" * 8), story_id="s1"), ArticleWrite(bad, story_id="s1"),
+         ArticleWrite(good2, story_id="s1")],
+        run_id=None, entities=ENTITIES, stories=[Story("s1", "NATO chief on dialogue", ["art-1", "art-2", "art-3"])],
+        state={"furniture": b"f"}, complete_state={"story_stream:arrivals": b"3"})
+    assert errors[0] is None and errors[2] is None and errors[1] is not None and "IntegrityError" in errors[1]
+    assert [a.id for a in store.articles()] == ["art-1", "art-3"]
+    assert {q.article_id for q in store.quotes()} == {"art-1", "art-3"}
+    assert store.embeddings() == {"art-1": b"\x01" * 8}
+    assert {e.id for e in store.entities()} == {"e-stoltenberg", "e-russia"}
+    assert store.entity_articles("e-stoltenberg") == ["art-1", "art-3"] or \
+        sorted(store.entity_articles("e-stoltenberg")) == ["art-1", "art-3"]
+    assert store.get_state("furniture") == b"f" and store.get_state("story_stream:arrivals") is None
+    assert store.story_of(["art-1", "art-3"]) == {"art-1": "s1", "art-3": "s1"}
+    # the whole batch again, the bad article repaired: it is stored, the others replaced in place, nothing doubled
+    errors = store.save_batch([ArticleWrite(good1), ArticleWrite(make_article(2)), ArticleWrite(good2)], run_id=None,
+                              complete_state={"story_stream:arrivals": b"3"})
+    assert errors == [None, None, None]
+    assert [a.id for a in store.articles()] == ["art-1", "art-3", "art-2"]
+    assert len(store.quotes()) == 3 and store.get_state("story_stream:arrivals") == b"3"

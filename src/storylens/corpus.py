@@ -74,6 +74,7 @@ class Corpus:
         self.runner = Runner(self.store, self.settings)
 
     def close(self) -> None:
+        self.runner.c.close()
         self.store.close()
 
     def __enter__(self) -> Corpus:
@@ -187,7 +188,8 @@ class Corpus:
         from storylens.compare import compare_story
 
         articles = self.store.articles(story.articles)
-        comparison = compare_story(story, articles, self.settings.compare, self.runner.c.embedder.encode)
+        comparison = compare_story(story, articles, self.settings.compare, self.runner.c.embedder.encode,
+                                   self._vectors(story.articles))
         data = to_jsonable(comparison)
         self.store.save_comparison(story_id, data, data["quote_groups"])
         return comparison
@@ -208,7 +210,14 @@ class Corpus:
             return None
         stories = self.store.stories(ids=n.stories)
         by_story = {s.id: self.store.articles(s.articles) for s in stories}
-        return compare_narrative(n, stories, by_story, self.settings.compare, self.runner.c.embedder.encode)
+        return compare_narrative(n, stories, by_story, self.settings.compare, self.runner.c.embedder.encode,
+                                 self._vectors([a for s in stories for a in s.articles]))
+
+    def _vectors(self, article_ids: Sequence[str]) -> dict[str, Any]:
+        """The stored vectors of these articles (a copy has none: its original's text is its own)."""
+        from storylens.embed import ArticleVectors
+
+        return {k: ArticleVectors.from_bytes(b) for k, b in self.store.embeddings(list(article_ids)).items()}
 
     def quote_group(self, group_id: str) -> dict[str, Any] | None:
         story_id = group_id.split(":", 1)[0] if ":" in group_id else None

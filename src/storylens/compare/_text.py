@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,6 +223,15 @@ class CachedEmbed:
         self.embed = embed
         self.cache: dict[str, np.ndarray] = {}
         self.max_items = max_items
+
+    def seed(self, known: Mapping[str, np.ndarray]) -> None:
+        """Vectors already computed for these texts (the embed stage's stored sentence vectors)."""
+        if len(self.cache) + len(known) > self.max_items:
+            self.cache.clear()
+        for t, v in known.items():
+            if t not in self.cache:
+                n = float(np.linalg.norm(v))
+                self.cache[t] = np.asarray(v / n if n > 0 else v, dtype=np.float32)
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         todo = list(dict.fromkeys(t for t in texts if t not in self.cache))

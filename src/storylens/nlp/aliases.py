@@ -17,6 +17,7 @@ Wrong merges are worse than missed ones: ambiguity always leaves entities apart.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -31,6 +32,7 @@ def _group(label: str) -> str:
     return _GROUP.get(label, label)
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(name: str, label: str) -> str:
     k = name.replace("\u00a0", " ").casefold()
     k = re.sub(r"['\u2019]s$", "", k)
@@ -87,8 +89,12 @@ class EntityResolver:
         self._index: dict[tuple[str, str], str] = {}  # (group, key) -> id
         # (group, transliteration key) -> ids with a name of that key, to meet a name written in another script
         self._translit: dict[tuple[str, str], set[str]] = {}
+        # surname key -> ids of the persons named with a first name and that surname (a lookup must not scan every
+        # entity of the store)
+        self._surnames: dict[str, list[str]] = {}
         for e in known:
             self._ents[e.id] = e
+            self._index_surname(e)
             for alias in [e.name, *e.aliases]:
                 if alias == e.name or _is_name(alias):
                     self._index.setdefault((_group(e.label), name_key(alias, e.label)), e.id)
@@ -123,11 +129,19 @@ class EntityResolver:
         self._ents[eid] = e
         self._index[(_group(label), name_key(name, label))] = eid
         self._index_translit(e, name)
+        self._index_surname(e)
         return e
 
+    def _index_surname(self, e: Entity) -> None:
+        words = e.name.split()
+        if e.label == "PERSON" and len(words) >= 2:
+            ids = self._surnames.setdefault(name_key(words[-1], "PERSON"), [])
+            if e.id not in ids:
+                ids.append(e.id)
+
     def _persons_with_surname(self, surname: str) -> list[Entity]:
-        return [e for e in self._ents.values() if e.label == "PERSON" and len(e.name.split()) >= 2
-                and name_key(e.name.split()[-1], "PERSON") == surname]
+        return [e for e in (self._ents[i] for i in self._surnames.get(surname, ()))
+                if e.label == "PERSON" and len(e.name.split()) >= 2 and name_key(e.name.split()[-1], "PERSON") == surname]
 
     def lookup(self, name: str, label: str, changed: dict[str, Entity]) -> Entity:
         g = _group(label)
@@ -159,6 +173,7 @@ class EntityResolver:
                     e = self._ents[single]
                     old = e.name
                     e.name = name
+                    self._index_surname(e)
                     self._index[(g, key)] = e.id
                     self._add_alias(e, name, f"'{old}' is the surname of '{name}', the only such full name", changed)
                     return e

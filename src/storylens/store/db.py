@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, or_, select, text, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
@@ -86,6 +86,16 @@ class StoredQuote:
     published: dt.date | None
     title: str | None
     story_id: str | None
+
+
+@dataclass(slots=True)
+class ArticleWrite:
+    """One article to store with what the stages derived from it."""
+
+    article: Article
+    minhash: bytes | None = None
+    embedding: tuple[str, bytes] | None = None  # (model, vectors)
+    story_id: str | None = None
 
 
 WRITER_LOCK_KEY = 0x5701_7C3E  # PostgreSQL advisory lock id of storylens writers
@@ -202,65 +212,126 @@ class Store:
         the articles that moved (their copies move with them), the story stream's changes (``StreamChanges``) and the
         narrative changes (``NarrativeChanges``)."""
         with self.session.begin() as s:
-            source_id = self._source(s, article.source)
-            old = s.get(ArticleRow, article.id)
-            seq = old.seq if old is not None else int(s.scalar(select(func.coalesce(func.max(ArticleRow.seq), 0))) or 0) + 1
-            if old is not None:
-                s.execute(delete(EntityMentionRow).where(EntityMentionRow.article_id == article.id))
-                s.execute(delete(QuoteRow).where(QuoteRow.article_id == article.id))
-                s.execute(delete(EmbeddingRow).where(EmbeddingRow.article_id == article.id))
-                s.delete(old)
-                s.flush()
-            s.add(ArticleRow(
-                id=article.id, seq=seq, source=article.source, source_id=source_id, run_id=run_id, url=article.url,
-                title=article.title, outlet=article.outlet, published=article.published.value,
-                published_source=article.published.source, published_inferred=article.published.inferred,
-                language=article.language, text=article.text, content_hash=article.content_hash,
-                duplicate_of=article.duplicate_of, duplicate_kind=article.duplicate_kind, story_id=story_id,
-                minhash=minhash, record=to_jsonable(article)))
-            s.flush()
-            for m in article.entities:
-                s.add(EntityMentionRow(article_id=article.id, entity_id=m.entity_id, text=m.text, label=m.label,
-                                       start=m.start, end=m.end))
-            for i, q in enumerate(article.quotes):
-                sp = q.speaker
-                s.add(QuoteRow(id=q.id or f"{article.id}:q{i}", article_id=article.id, text=q.text, kind=q.kind,
-                               start=q.start, end=q.end, speaker_name=sp.name if sp else None,
-                               speaker_text=sp.text if sp else None, speaker_entity_id=sp.entity_id if sp else None,
-                               cue=q.cue.text if q.cue else None))
-            if embedding is not None:
-                s.add(EmbeddingRow(article_id=article.id, model=embedding[0], data=embedding[1]))
+            self._write_article(s, ArticleWrite(article, minhash, embedding, story_id), run_id, self._next_seq(s))
             for e in entities:
                 self._upsert_entity(s, e)
-            for st in stories:
-                self._upsert_story(s, st)
-            for mg in merges:
-                s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
-            gone = sorted({mg.merged for mg in merges} | set(deleted_stories))
-            if gone:
-                s.execute(delete(StoryRow).where(StoryRow.id.in_(gone)))
-                s.execute(delete(ComparisonRow).where(ComparisonRow.story_id.in_(gone)))
-                s.execute(delete(QuoteGroupRow).where(QuoteGroupRow.story_id.in_(gone)))
-            by_story: dict[str, list[str]] = {}
-            for aid, sid in (moved or {}).items():
-                by_story.setdefault(sid, []).append(aid)
-            for sid, aids in by_story.items():  # moved originals and their copies
-                for k in range(0, len(aids), 500):
-                    chunk = aids[k:k + 500]
-                    s.execute(update(ArticleRow).where(or_(ArticleRow.id.in_(chunk), ArticleRow.duplicate_of.in_(chunk)))
-                              .values(story_id=sid))
-            self._span_from_members(s, [st.id for st in stories])
-            if stream is not None:
-                from storylens.store.stream import apply_changes
+            self._write_changes(s, stories, merges, moved, deleted_stories, stream, narratives, state)
 
-                apply_changes(s, stream)
-            if narratives is not None:
-                s.flush()
-                from storylens.store.narratives import apply_narrative_changes
+    def save_batch(
+        self,
+        writes: Sequence[ArticleWrite],
+        *,
+        run_id: int | None,
+        entities: Iterable[Entity] = (),
+        stories: Iterable[Story] = (),
+        merges: Iterable[StoryMerge] = (),
+        moved: dict[str, str] | None = None,
+        deleted_stories: Iterable[str] = (),
+        stream: Any = None,
+        narratives: Any = None,
+        state: dict[str, bytes] | None = None,
+        complete_state: dict[str, bytes] | None = None,
+    ) -> list[str | None]:
+        """Write a batch of articles in one transaction, each article all or nothing (a savepoint of its own): an
+        article that cannot be stored is rolled back alone and the others are stored.  Returns, per write, None or
+        the reason it was not stored.
 
-                apply_narrative_changes(s, narratives)
-            for key, data in (state or {}).items():
-                self._put_state(s, key, data)
+        With the articles come the batch's new entities and story changes (as :meth:`save_article` takes them with
+        the last article); ``stream``, ``narratives`` and ``complete_state`` only when every article was stored (the
+        story state must not count an article the store does not hold)."""
+        errors: list[str | None] = []
+        with self.session.begin() as s:
+            self._upsert_entities(s, list(entities))
+            seq = self._next_seq(s)
+            for w in writes:
+                try:
+                    with s.begin_nested():
+                        if self._write_article(s, w, run_id, seq):
+                            seq += 1
+                    errors.append(None)
+                except Exception as e:  # noqa: BLE001 - the savepoint rolled back this article alone
+                    errors.append(f"{type(e).__name__}: {str(e)[:300]}")
+            complete = all(e is None for e in errors)
+            self._write_changes(s, stories, merges, moved, deleted_stories, stream if complete else None,
+                                narratives if complete else None,
+                                {**(state or {}), **((complete_state or {}) if complete else {})})
+        return errors
+
+    def _next_seq(self, s: Session) -> int:
+        return int(s.scalar(select(func.coalesce(func.max(ArticleRow.seq), 0))) or 0) + 1
+
+    def _write_article(self, s: Session, w: ArticleWrite, run_id: int | None, seq: int) -> bool:
+        """One article and what is derived from it (replacing an older copy); True when ``seq`` was used."""
+        article = w.article
+        source_id = self._source(s, article.source)
+        old = s.get(ArticleRow, article.id)
+        if old is not None:
+            seq = old.seq
+            s.execute(delete(EntityMentionRow).where(EntityMentionRow.article_id == article.id))
+            s.execute(delete(QuoteRow).where(QuoteRow.article_id == article.id))
+            s.execute(delete(EmbeddingRow).where(EmbeddingRow.article_id == article.id))
+            s.delete(old)
+            s.flush()
+        s.add(ArticleRow(
+            id=article.id, seq=seq, source=article.source, source_id=source_id, run_id=run_id, url=article.url,
+            title=article.title, outlet=article.outlet, published=article.published.value,
+            published_source=article.published.source, published_inferred=article.published.inferred,
+            language=article.language, text=article.text, content_hash=article.content_hash,
+            duplicate_of=article.duplicate_of, duplicate_kind=article.duplicate_kind, story_id=w.story_id,
+            minhash=w.minhash, record=to_jsonable(article)))
+        s.flush()
+        if article.entities:
+            s.execute(insert(EntityMentionRow), [
+                {"article_id": article.id, "entity_id": m.entity_id, "text": m.text, "label": m.label,
+                 "start": m.start, "end": m.end} for m in article.entities])
+        if article.quotes:
+            s.execute(insert(QuoteRow), [
+                {"id": q.id or f"{article.id}:q{i}", "article_id": article.id, "text": q.text, "kind": q.kind,
+                 "start": q.start, "end": q.end, "speaker_name": q.speaker.name if q.speaker else None,
+                 "speaker_text": q.speaker.text if q.speaker else None,
+                 "speaker_entity_id": q.speaker.entity_id if q.speaker else None,
+                 "cue": q.cue.text if q.cue else None} for i, q in enumerate(article.quotes)])
+        if w.embedding is not None:
+            s.add(EmbeddingRow(article_id=article.id, model=w.embedding[0], data=w.embedding[1]))
+            s.flush()
+        return old is None
+
+    def _write_changes(self, s: Session, stories: Iterable[Story], merges: Iterable[StoryMerge],
+                       moved: dict[str, str] | None, deleted_stories: Iterable[str], stream: Any, narratives: Any,
+                       state: dict[str, bytes] | None) -> None:
+        """A batch's story changes: changed stories, merges, deleted stories, the articles that moved (their copies
+        move with them), the story stream's changes and the narrative changes, and opaque state."""
+        stories = list(stories)
+        merges = list(merges)
+        for st in stories:
+            self._upsert_story(s, st)
+        for mg in merges:
+            s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
+        gone = sorted({mg.merged for mg in merges} | set(deleted_stories))
+        if gone:
+            s.execute(delete(StoryRow).where(StoryRow.id.in_(gone)))
+            s.execute(delete(ComparisonRow).where(ComparisonRow.story_id.in_(gone)))
+            s.execute(delete(QuoteGroupRow).where(QuoteGroupRow.story_id.in_(gone)))
+        by_story: dict[str, list[str]] = {}
+        for aid, sid in (moved or {}).items():
+            by_story.setdefault(sid, []).append(aid)
+        for sid, aids in by_story.items():  # moved originals and their copies
+            for k in range(0, len(aids), 500):
+                chunk = aids[k:k + 500]
+                s.execute(update(ArticleRow).where(or_(ArticleRow.id.in_(chunk), ArticleRow.duplicate_of.in_(chunk)))
+                          .values(story_id=sid))
+        self._span_from_members(s, [st.id for st in stories])
+        if stream is not None:
+            from storylens.store.stream import apply_changes
+
+            apply_changes(s, stream)
+        if narratives is not None:
+            s.flush()
+            from storylens.store.narratives import apply_narrative_changes
+
+            apply_narrative_changes(s, narratives)
+        for key, data in (state or {}).items():
+            self._put_state(s, key, data)
 
     def _span_from_members(self, s: Session, story_ids: Sequence[str]) -> None:
         """A story's shown first/last dates: the span of its members' publication dates, inferred ones included
@@ -349,6 +420,23 @@ class Store:
             return {a: d for a, d in s.execute(q)}
 
     # ---- entities -------------------------------------------------------------------------------------------
+    def _upsert_entities(self, s: Session, entities: Sequence[Entity]) -> None:
+        """Insert or update many entities: one query finds which exist."""
+        latest = {e.id: e for e in entities}
+        if not latest:
+            return
+        ids = list(latest)
+        existing: set[str] = set()
+        for k in range(0, len(ids), 500):
+            existing.update(s.scalars(select(EntityRow.id).where(EntityRow.id.in_(ids[k:k + 500]))))
+        new = [e for i, e in latest.items() if i not in existing]
+        if new:
+            s.execute(insert(EntityRow), [{"id": e.id, "name": e.name, "label": e.label, "aliases": list(e.aliases),
+                                           "evidence": list(e.evidence)} for e in new])
+        for i in ids:
+            if i in existing:
+                self._upsert_entity(s, latest[i])
+
     def _upsert_entity(self, s: Session, e: Entity) -> None:
         row = s.get(EntityRow, e.id)
         if row is None:
