@@ -1,4 +1,5 @@
-"""Shared fixtures: the seeds and dev data are read from ../shared and skipped cleanly when absent."""
+"""Shared fixtures: the seeds and dev data are read from ../shared (skipped cleanly when absent, except in CI, where a
+missing prerequisite fails loudly); the API and page tests' store, built once per run by the real pipeline."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -20,12 +21,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("STORYLENS_SHARED", ROOT.parent / "shared"))
 SEEDS = SHARED / "seeds"
 EXAMPLES = ROOT / "examples" / "corpus"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(what: str) -> NoReturn:
+    """A prerequisite is absent: skip on a developer's machine; in CI (``CI=true``) fail, so that a run which
+    silently tested less never passes."""
+    if IN_CI:
+        pytest.fail(f"{what} (CI=true: every prerequisite must be present)", pytrace=False)
+    pytest.skip(what)
 
 
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     if not (SEEDS / "gold.json").exists():
-        pytest.skip("../shared/seeds is absent")
+        missing(f"{SEEDS} is absent")
     return SEEDS
 
 
@@ -42,7 +52,7 @@ def seed_files(seeds_dir: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.exists():
-        pytest.skip("../shared is absent")
+        missing(f"{SHARED} is absent")
     return SHARED
 
 
@@ -111,7 +121,7 @@ def pg_cluster() -> Iterator[PgCluster]:
         return
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or under /usr/lib/postgresql; "
+        missing("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or under /usr/lib/postgresql; "
                     "install the `postgresql` package (.ci/run does)")
     base = Path(tempfile.mkdtemp(prefix="storylens-pg-"))
     as_root = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -120,7 +130,7 @@ def pg_cluster() -> Iterator[PgCluster]:
         try:
             pw = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no `postgres` user to run initdb as")
+            missing("running as root and there is no `postgres` user to run initdb as")
         os.chown(base, pw.pw_uid, pw.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     port, user, data = _free_port(), "storylens", base / "data"

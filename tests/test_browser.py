@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from conftest import missing
 from storylens.api import sample
 from storylens.api.app import create_app
 from storylens.settings import Settings
@@ -67,8 +68,9 @@ class Served:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    from playwright import sync_api
+
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
