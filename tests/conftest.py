@@ -169,3 +169,49 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+# ---- the API and page tests' store: the example corpus and the seeds through the real pipeline -----------------
+
+
+@dataclass(frozen=True)
+class NewsStore:
+    """A SQLite store built once per test run by ``Corpus.ingest`` (read, clean, analyze, embed, stories, narratives)
+    with every story's comparison computed by the compare stage.  Tests read it; a test that writes takes a
+    :meth:`copy`."""
+
+    path: Path
+    seeds: bool  # whether ../shared/seeds is in it
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def copy(self, dest: Path) -> str:
+        """A private copy (SQLite's online backup) at ``dest``; returns its URL."""
+        import sqlite3
+
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(self.path) as src, sqlite3.connect(dest) as dst:
+            src.backup(dst)
+        return f"sqlite:///{dest}"
+
+
+@pytest.fixture(scope="session")
+def news_store(tmp_path_factory: pytest.TempPathFactory) -> NewsStore:
+    """The seeds (when ../shared is present; in CI it must be) and then the example corpus, ingested as two batches
+    the way a user adds sources over time."""
+    from storylens.corpus import Corpus
+
+    have_seeds = (SEEDS / "gold.json").exists()
+    if not have_seeds and IN_CI:
+        missing(f"{SEEDS} is absent")
+    path = tmp_path_factory.mktemp("news") / "news.db"
+    with Corpus(f"sqlite:///{path}") as c:
+        batches = [sorted(str(p) for p in SEEDS.glob("0*.txt"))] if have_seeds else []
+        for batch in [*batches, [str(EXAMPLES)]]:
+            report = c.ingest(batch)
+            assert not report.rejected, report.rejected
+        for story in c.stories():
+            c.compare(story.id)
+    return NewsStore(path=path, seeds=have_seeds)
