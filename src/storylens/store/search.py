@@ -113,15 +113,38 @@ def _date(v: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(v)[:10])
 
 
-def search_articles(store: Store, query: str, limit: int = 20, offset: int = 0) -> list[ArticleHit]:
+@dataclass(slots=True)
+class _Fts:
+    """What both searches start from: the query's tokens, the bound parameters and the index that answers."""
+
+    toks: list[tuple[str, bool]]
+    params: dict[str, Any]
+    index: str  # "fts5" (SQLite), "tsvector" (PostgreSQL) or "like" (any other back end, or no index)
+
+
+def _fts_params(store: Store, query: str, limit: int, offset: int) -> _Fts | None:
+    """The tokens of ``query`` (None when it has none) and the parameters of the back end's full-text query."""
     toks = tokens(query)
     if not toks:
-        return []
+        return None
     params: dict[str, Any] = {"limit": limit, "offset": offset, "m1": MARK_START, "m2": MARK_END}
     if store.dialect == "sqlite" and has_index(store):
+        params["q"] = fts5_query(toks)
+        return _Fts(toks, params, "fts5")
+    if store.dialect == "postgresql" and has_index(store):
+        params["q"] = pg_tsquery(toks)
+        return _Fts(toks, params, "tsvector")
+    return _Fts(toks, params, "like")
+
+
+def search_articles(store: Store, query: str, limit: int = 20, offset: int = 0) -> list[ArticleHit]:
+    fts = _fts_params(store, query, limit, offset)
+    if fts is None:
+        return []
+    toks, params = fts.toks, fts.params
+    if fts.index == "fts5":
         # rank inside FTS5 first (cheap), then fetch and snippet only the page of hits: FTS5's snippet() over
         # every match of a common word costs ~40 ms at 10,000 articles
-        params["q"] = fts5_query(toks)
         top = text("SELECT rowid, article_id, bm25(articles_fts, 0.0, 4.0, 1.0) AS score FROM articles_fts "
                    "WHERE articles_fts MATCH :q ORDER BY score, rowid LIMIT :limit OFFSET :offset")
         with store.engine.connect() as conn:
@@ -139,8 +162,7 @@ def search_articles(store: Store, query: str, limit: int = 20, offset: int = 0) 
                 hits.append(ArticleHit(id=r[1], title=r[2], outlet=r[3], published=_date(r[4]), story_id=r[5],
                                        snippet=snippet(r[6], toks), score=-float(score)))
         return hits
-    if store.dialect == "postgresql" and has_index(store):
-        params["q"] = pg_tsquery(toks)
+    if fts.index == "tsvector":
         params["opts"] = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=40, MinWords=15, MaxFragments=2"
         sql = text(
             "SELECT a.id, a.title, a.outlet, a.published, a.story_id, "
@@ -156,12 +178,11 @@ def search_articles(store: Store, query: str, limit: int = 20, offset: int = 0) 
 
 
 def search_quotes(store: Store, query: str, limit: int = 20, offset: int = 0) -> list[QuoteHit]:
-    toks = tokens(query)
-    if not toks:
+    fts = _fts_params(store, query, limit, offset)
+    if fts is None:
         return []
-    params: dict[str, Any] = {"limit": limit, "offset": offset, "m1": MARK_START, "m2": MARK_END}
-    if store.dialect == "sqlite" and has_index(store):
-        params["q"] = fts5_query(toks)
+    toks, params = fts.toks, fts.params
+    if fts.index == "fts5":
         sql = text(
             "SELECT " + QUOTE_COLS + ", snippet(quotes_fts, 2, :m1, :m2, '…', 32) AS snip, bm25(quotes_fts) AS score "
             "FROM quotes_fts JOIN quotes q ON q.id = quotes_fts.quote_id JOIN articles a ON a.id = q.article_id "
@@ -169,8 +190,7 @@ def search_quotes(store: Store, query: str, limit: int = 20, offset: int = 0) ->
         with store.engine.connect() as conn:
             rows = conn.execute(sql, params).all()
         sign = -1.0
-    elif store.dialect == "postgresql" and has_index(store):
-        params["q"] = pg_tsquery(toks)
+    elif fts.index == "tsvector":
         params["opts"] = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
         sql = text(
             "SELECT " + QUOTE_COLS + ", ts_headline('simple'::regconfig, q.text, query, :opts) AS snip, "
