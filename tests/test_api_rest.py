@@ -259,6 +259,10 @@ def test_new_articles_show_without_a_restart(news_store: NewsStore, tmp_path: Pa
     with TestClient(create_app(Settings(db_url=url))) as client:
         before = client.get("/api/health").json()
         assert client.get("/api/articles/late-1").status_code == 404
+        # every story body and the search are read (and kept by the server) before the write
+        shown = {s["id"]: client.get(f"/api/stories/{s['id']}").json()
+                 for s in client.get("/api/stories", params={"limit": 1000}).json()["items"]}
+        assert client.get("/api/search", params={"q": "second vote"}).json()["articles"] == []
         with Corpus(url) as writer:
             assert writer.ingest(LATE).summary().startswith("1 new")
         after = client.get("/api/health").json()
@@ -266,7 +270,11 @@ def test_new_articles_show_without_a_restart(news_store: NewsStore, tmp_path: Pa
         art = client.get("/api/articles/late-1").json()
         assert art["story_id"] and art["quotes"]
         d = client.get(f"/api/stories/{art['story_id']}").json()  # its story's comparison is computed afresh
-        assert "late-1" in d["story"]["articles"]
+        assert "late-1" in d["story"]["articles"] and "late-1" in {a["id"] for a in d["articles"]}
+        if art["story_id"] in shown:
+            assert d != shown[art["story_id"]]
+        hits = client.get("/api/search", params={"q": "second vote"}).json()["articles"]
+        assert [h["id"] for h in hits] == ["late-1"]
         assert any(v["article_id"] == "late-1" for g in d["comparison"]["quote_groups"] for v in g["variants"])
 
 
@@ -290,3 +298,18 @@ def test_search_and_story_api_on_each_back_end(db_url: str) -> None:
             "/api/search", params={"q": "largest investment"}).json()["quotes"])
         assert client.get("/search", params={"q": "Northern"}).status_code == 200
         assert client.get("/outlets").status_code == 200
+
+
+def test_response_cache_keeps_bodies_only_for_their_stamp_and_within_its_bound() -> None:
+    from storylens.api.cache import ResponseCache
+
+    c = ResponseCache(max_bytes=400)
+    c.put("a", 1, b"x" * 90)
+    assert c.get("a", 1) == b"x" * 90 and c.get("a", 2) is None and c.get("b", 1) is None
+    c.put("a", None, b"never")  # no stamp: nothing can be cached by it
+    assert c.get("a", None) is None and c.get("a", 1) == b"x" * 90
+    for k in "bcde":
+        c.put(k, 1, b"y" * 90)
+    assert c.get("a", 1) is None and len(c) == 4  # the least recently used went first
+    c.put("big", 1, b"z" * 101)  # above a quarter of the bound: not kept
+    assert c.get("big", 1) is None
