@@ -1,13 +1,14 @@
-"""Load test of the web API (loopback only, bounded in time, stops by itself).
+"""Load test of the web API (loopback only, bounded in time, stops by itself; a benchmark, not a test).
 
-    .venv/bin/python benchmarks/api_load.py [--articles 10000] [--clients 50] [--seconds 30] [--ingest 200]
+    .venv/bin/python benchmarks/api_load.py [--articles 10000] [--workers 2] [--clients 50] [--seconds 30] [--ingest 20]
 
-Builds (once, cached under benchmarks/out/) a SQLite store of synthetic articles in stories of 20 with their
-comparisons, serves it with uvicorn in a child process on a free 127.0.0.1 port, then runs ``--clients``
-concurrent clients for ``--seconds`` against ``GET /api/stories/{id}`` and ``GET /api/search?q=`` (half each,
-random ids and words).  Meanwhile a writer ingests ``--ingest`` new articles (through ``POST /api/articles`` when
-the analysis stages are installed, else straight through the Store) and the run checks that every one of them is
-readable afterwards.  Prints requests/s, p50/p99 latency and errors; writes benchmarks/out/api_load.json.
+Builds (once, cached under benchmarks/out/) a SQLite store through the real pipeline: ``--articles`` generated news
+articles (``spark_scale.generate``) by ``storylens ingest``, then every story's comparison by the compare stage.
+Serves a fresh copy with ``storylens serve --workers N`` in a child process on a free 127.0.0.1 port, then runs
+``--clients`` concurrent clients for ``--seconds`` against ``GET /api/stories/{id}`` and ``GET /api/search?q=``
+(half each, random stories and words).  Meanwhile a writer posts ``--ingest`` new articles through
+``POST /api/articles`` and the run checks that every one of them is readable afterwards.  Prints requests/s,
+p50/p99 latency and errors; writes benchmarks/out/api_load.json.  Exits 1 on any error or lost write.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import importlib
 import json
 import os
 import random
@@ -37,16 +37,33 @@ WORDS = ["START", "treaty", "NATO", "summit", "Geneva", "dialogue", "weakness", 
 
 
 def build_store(path: Path, n: int) -> None:
-    from storylens.api import sample
-    from storylens.store import Store
+    """The store the load runs against, built once (cached) by the real pipeline: ``n`` generated news articles
+    (``spark_scale.generate``: events of 20 topics carried by 3-8 outlets, syndicated copies) through
+    ``storylens ingest``, then every story's comparison through the compare stage, as the story page would."""
+    from storylens.corpus import Corpus
 
+    done = path.with_suffix(".built")
+    if done.exists() and path.exists():
+        return
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
     t = time.perf_counter()
-    st = Store(f"sqlite:///{path}")
-    have = st.count_articles()
-    if have < n:
-        sample.build(st, n_articles=n - have, per_story=20, first_index=have, seed=have + 1)
-    st.close()
-    print(f"store: {n} articles in {path} ({time.perf_counter() - t:.1f}s)", file=sys.stderr)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from spark_scale import generate
+
+    inp = path.with_suffix(".jsonl")
+    with inp.open("w", encoding="utf-8") as f:
+        for a in generate(n):
+            f.write(json.dumps(a, ensure_ascii=False) + "\n")
+    subprocess.run([sys.executable, "-m", "storylens.cli", "ingest", str(inp), "--db", str(path)], check=False)
+    with Corpus(f"sqlite:///{path}") as c:
+        stories = c.stories()
+        for s in stories:
+            c.compare(s.id)
+        have = c.store.count_articles()
+    done.write_text(json.dumps({"articles": have, "stories": len(stories)}), encoding="utf-8")
+    print(f"store: {have} articles, {len(stories)} stories in {path} ({time.perf_counter() - t:.0f}s)",
+          file=sys.stderr)
 
 
 def free_port() -> int:
@@ -55,14 +72,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
-    code = ("import sys; from storylens.api.server import run; "
-            "run(sys.argv[1], host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')")
-    env = {**os.environ, "STORYLENS_TOKEN": ""}
-    env.pop("STORYLENS_TOKEN")
-    proc = subprocess.Popen([sys.executable, "-c", code, f"sqlite:///{db}", str(port)], env=env,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
+def start_server(db: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "STORYLENS_TOKEN"}
+    proc = subprocess.Popen([sys.executable, "-m", "storylens.cli", "serve", "--db", str(db), "--port", str(port),
+                             "--workers", str(workers), "--log-level", "warning"], env=env, start_new_session=True)
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
@@ -72,51 +86,25 @@ def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited with {proc.returncode}")
     proc.kill()
-    raise SystemExit("the server did not start within 60 s")
+    raise SystemExit("the server did not start within 120 s")
 
 
-def pipeline_ready() -> bool:
-    try:
-        return (hasattr(importlib.import_module("storylens.nlp"), "analyze")
-                and hasattr(importlib.import_module("storylens.stories"), "StoryAssigner")
-                and importlib.util.find_spec("storylens.embed") is not None)
-    except ImportError:
-        return False
-
-
-def writer(base: str, db: Path, n: int, stop_at: float, mode: str, result: dict[str, Any]) -> None:
-    """Ingest ``n`` articles spread over the run; record their ids."""
+def writer(base: str, n: int, stop_at: float, result: dict[str, Any]) -> None:
+    """Post ``n`` articles through ``POST /api/articles`` (the real pipeline) spread over the run; record their ids."""
     ids: list[str] = []
     errors: list[str] = []
     gap = max((stop_at - time.monotonic()) * 0.8 / max(n, 1), 0.0)
-    if mode == "api":
-        with httpx.Client(base_url=base, timeout=600) as c:
-            for i in range(n):
-                aid = f"load-{i:05d}"
-                body = {"id": aid, "title": f"Load test article {i}", "published": "2024-05-01",
-                        "text": f"Officials said on Wednesday that harbour talks number {i} went well. "
-                                f"“We are close to a deal,” the mayor said."}
-                r = c.post("/api/articles", json=body)
-                if r.status_code != 200:
-                    errors.append(f"{aid}: HTTP {r.status_code} {r.text[:200]}")
-                ids.append(aid)
-                time.sleep(gap)
-    else:
-        from storylens.api import sample
-        from storylens.store import Store
-
-        st = Store(f"sqlite:///{db}", migrate=False)
-        rng = random.Random(99)
+    with httpx.Client(base_url=base, timeout=600) as c:
         for i in range(n):
-            a = sample.make_article(900_000 + i, "load", "Load Wire", dt.date(2024, 5, 1), rng)
-            a.id = f"load-{i:05d}"
-            try:
-                st.save_article(a, run_id=None)
-            except Exception as e:  # noqa: BLE001 - counted as a lost write
-                errors.append(f"{a.id}: {type(e).__name__}: {e}")
-            ids.append(a.id)
+            aid = f"load-{i:05d}"
+            body = {"id": aid, "title": f"Load test article {i}", "published": "2024-05-01",
+                    "text": f"Officials said on Wednesday that harbour talks number {i} went well. "
+                            f"“We are close to a deal,” the mayor said."}
+            r = c.post("/api/articles", json=body)
+            if r.status_code != 200:
+                errors.append(f"{aid}: HTTP {r.status_code} {r.text[:200]}")
+            ids.append(aid)
             time.sleep(gap)
-        st.close()
     result.update(ids=ids, errors=errors)
 
 
@@ -166,10 +154,10 @@ def pct(xs: list[float], p: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=10_000)
+    ap.add_argument("--workers", type=int, default=2, help="server processes (storylens serve --workers)")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--ingest", type=int, default=200, help="articles written during the reads")
-    ap.add_argument("--ingest-via", choices=["auto", "api", "store"], default="auto")
+    ap.add_argument("--ingest", type=int, default=20, help="articles posted during the reads")
     ap.add_argument("--db", type=Path, default=None, help="store to use (default: a cached copy per size)")
     args = ap.parse_args()
     if not 1 <= args.seconds <= 600:
@@ -178,25 +166,25 @@ def main() -> None:
     cached = args.db or OUT / f"load-{args.articles}.db"
     build_store(cached, args.articles)
     db = OUT / "load-run.db"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".lock"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     import sqlite3
 
     with sqlite3.connect(cached) as src, sqlite3.connect(db) as dst:  # a fresh copy: the writes stay out of the cache
         src.backup(dst)
-    mode = args.ingest_via if args.ingest_via != "auto" else ("api" if pipeline_ready() else "store")
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(db, port)
+    proc = start_server(db, port, args.workers)
     try:
         stories = [s["id"] for s in httpx.get(f"{base}/api/stories", params={"format": "json"}, timeout=120).json()]
         before = httpx.get(f"{base}/api/health", timeout=30).json()["articles"]
-        # warm the comparison cache check and the search index pages once
-        httpx.get(f"{base}/api/stories/{stories[0]}", timeout=120)
+        httpx.post(f"{base}/api/articles", json={"id": "load-warm", "text": "The harbour reopened on Monday."},
+                   timeout=600)  # the writer's models load before the clock starts
+        before += 1
         wres: dict[str, Any] = {}
         stop_at = time.monotonic() + args.seconds
-        wt = threading.Thread(target=writer, args=(base, db, args.ingest, stop_at, mode, wres), daemon=True)
+        wt = threading.Thread(target=writer, args=(base, args.ingest, stop_at, wres), daemon=True)
         wt.start()
         lat, errors, elapsed = asyncio.run(run_clients(base, stories, args.clients, args.seconds))
         wt.join(timeout=600)
@@ -212,8 +200,8 @@ def main() -> None:
     all_lat = lat["story"] + lat["search"]
     report = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "articles": args.articles, "stories": len(stories), "clients": args.clients, "seconds": round(elapsed, 1),
-        "cpus": os.cpu_count(),
+        "articles": args.articles, "stories": len(stories), "workers": args.workers, "clients": args.clients,
+        "seconds": round(elapsed, 1), "cpus": os.cpu_count(),
         "requests": len(all_lat), "requests_per_s": round(len(all_lat) / elapsed, 1),
         "p50_ms": round(pct(all_lat, 50), 1), "p99_ms": round(pct(all_lat, 99), 1),
         "story": {"requests": len(lat["story"]), "p50_ms": round(pct(lat["story"], 50), 1),
@@ -221,9 +209,9 @@ def main() -> None:
         "search": {"requests": len(lat["search"]), "p50_ms": round(pct(lat["search"], 50), 1),
                    "p99_ms": round(pct(lat["search"], 99), 1)},
         "errors": len(errors), "error_examples": errors[:5],
-        "ingest": {"via": mode, "written": len(wres.get("ids", [])), "write_errors": wres.get("errors", [])[:5],
-                   "articles_before": before, "articles_after": after, "missing_after": missing[:5],
-                   "lost": len(missing) + (before + len(wres.get("ids", [])) - after)},
+        "ingest": {"via": "POST /api/articles", "written": len(wres.get("ids", [])),
+                   "write_errors": wres.get("errors", [])[:5], "articles_before": before, "articles_after": after,
+                   "missing_after": missing[:5], "lost": len(missing) + (before + len(wres.get("ids", [])) - after)},
     }
     (OUT / "api_load.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(json.dumps(report, indent=1))

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from storylens.compare import compare_story, group_quotes, lead_baseline
-from storylens.compare._text import nlp_analyze
 from storylens.model import Article, QuoteGroup, Story
 from storylens.settings import Settings
 
@@ -53,14 +52,9 @@ def load(paths: list[str]) -> list[Article]:
     fm = FurnitureModel()
     raws = [r for r in read_inputs(paths, s.ingest) if not hasattr(r, "reason")]
     arts = [prepare(r, s, fm) for r in raws]  # type: ignore[arg-type]
-    if not HAVE_NLP:
-        return arts
-    analyze = nlp_analyze()
-    assert analyze is not None
+    from storylens.nlp import analyze
+
     return list(analyze(arts, s.nlp))
-
-
-HAVE_NLP = nlp_analyze() is not None
 
 
 def _key(a: Article) -> str:
@@ -101,13 +95,9 @@ def main() -> int:
     arts = load([str(ROOT / "examples" / "corpus")])
     by_key = {_key(a): a for a in arts}
     key_of = {a.id: _key(a) for a in arts}
-    if HAVE_NLP:
-        p, r, pos = grouping_pr(group_quotes(arts), truth["quotes"], key_of)
-        print(f"example corpus quote grouping: precision {p:.3f} recall {r:.3f} ({pos} true pairs, "
-              f"{len(truth['quotes'])} truth quotes)")
-    else:
-        print("storylens.nlp.analyze is absent: no quotes, so no quote grouping figures; summaries use the "
-              "clean stage's text and the compare stage's own sentence splitter")
+    p, r, pos = grouping_pr(group_quotes(arts), truth["quotes"], key_of)
+    print(f"example corpus quote grouping: precision {p:.3f} recall {r:.3f} ({pos} true pairs, "
+          f"{len(truth['quotes'])} truth quotes)")
     print("\nsummaries vs reference (F1)   ROUGE-1  ROUGE-2 | lead-3 ROUGE-1  ROUGE-2")
     tot = [0.0, 0.0, 0.0, 0.0]
     for st in truth["stories"]:
@@ -123,7 +113,7 @@ def main() -> int:
     k = len(truth["stories"])
     print(f"mean                          {tot[0] / k:.3f}    {tot[1] / k:.3f}  |     {tot[2] / k:.3f}    {tot[3] / k:.3f}")
     gold_path = SHARED / "seeds" / "gold.json"
-    if gold_path.exists() and HAVE_NLP:
+    if gold_path.exists():
         gold = json.loads(gold_path.read_text(encoding="utf-8"))
         seeds = load([str(p) for p in sorted((SHARED / "seeds").glob("0*.txt"))])
         skey = {a.id: Path(a.source).name for a in seeds}

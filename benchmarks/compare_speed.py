@@ -23,19 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from storylens.compare import compare_story
-from storylens.model import Article, Quote, Story
+from storylens.model import Article, Story
 from storylens.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 STORY_A = ("wire.jsonl", "a03_meridian_post.txt", "a04_northgate_daily.html", "a05_baltic_ledger.txt",
            "a06_vestnik_severa.txt")
 _QUOTE = re.compile(r"[“«\"]([^”»\"]{12,})[”»\"]")
-
-
-def _regex_quotes(a: Article) -> None:
-    """Fallback when the nlp stage is absent: quoted spans as direct quotes (no speakers)."""
-    a.quotes = [Quote(m.group(1), m.start(1), m.end(1), "direct", id=f"{a.id}:q{n}")
-                for n, m in enumerate(_QUOTE.finditer(a.text))]
 
 
 def load_story_a() -> tuple[list[Article], str]:
@@ -48,15 +42,9 @@ def load_story_a() -> tuple[list[Article], str]:
     arts = [prepare(r, s, FurnitureModel()) for r in raws]  # type: ignore[arg-type]
     arts = [a for a in arts if "Lindhaven" in a.text or "Линдхавен" in a.text]
     arts = [a for a in arts if not a.id.endswith("#3")]  # wire line 3 is story C
-    from storylens.compare._text import nlp_analyze
+    from storylens.nlp import analyze
 
-    analyze = nlp_analyze()
-    if analyze is not None:
-        return list(analyze(arts, s.nlp)), "nlp stage"
-    else:
-        for a in arts:
-            _regex_quotes(a)
-        return arts, "regex quotes (nlp stage absent)"
+    return list(analyze(arts, s.nlp)), "nlp stage"
 
 
 def fifty(base: list[Article], n: int = 50) -> list[Article]:

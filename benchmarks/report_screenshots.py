@@ -14,7 +14,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare_speed import _regex_quotes  # noqa: E402
 from storylens.compare import compare_story, render_report  # noqa: E402
 from storylens.model import Article, Story  # noqa: E402
 from storylens.settings import Settings  # noqa: E402
@@ -30,15 +29,9 @@ def load(paths: list[str]) -> list[Article]:
     s = Settings()
     fm = FurnitureModel()
     arts = [prepare(r, s, fm) for r in read_inputs(paths, s.ingest) if not hasattr(r, "reason")]  # type: ignore[arg-type]
-    from storylens.compare._text import nlp_analyze
+    from storylens.nlp import analyze
 
-    analyze = nlp_analyze()
-    if analyze is not None:
-        return list(analyze(arts, s.nlp))
-    else:
-        for a in arts:
-            _regex_quotes(a)
-        return arts
+    return list(analyze(arts, s.nlp))
 
 
 def shoot(html: str, out: Path, full: bool) -> None:

@@ -33,7 +33,7 @@ TARGET = {"rouge1": 0.42, "rouge2": 0.20}
 
 
 def first_sentence(text: str) -> str:
-    from storylens.compare._text import split_sentences
+    from storylens.text.sentences import split_sentences
 
     sents = split_sentences(text)
     return sents[0].text if sents else text

@@ -1,4 +1,5 @@
-"""Shared fixtures: the seeds and dev data are read from ../shared and skipped cleanly when absent."""
+"""Shared fixtures: the seeds and dev data are read from ../shared (skipped cleanly when absent, except in CI, where a
+missing prerequisite fails loudly); the API and page tests' store, built once per run by the real pipeline."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -20,12 +21,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("STORYLENS_SHARED", ROOT.parent / "shared"))
 SEEDS = SHARED / "seeds"
 EXAMPLES = ROOT / "examples" / "corpus"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(what: str) -> NoReturn:
+    """A prerequisite is absent: skip on a developer's machine; in CI (``CI=true``) fail, so that a run which
+    silently tested less never passes."""
+    if IN_CI:
+        pytest.fail(f"{what} (CI=true: every prerequisite must be present)", pytrace=False)
+    pytest.skip(what)
 
 
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     if not (SEEDS / "gold.json").exists():
-        pytest.skip("../shared/seeds is absent")
+        missing(f"{SEEDS} is absent")
     return SEEDS
 
 
@@ -42,7 +52,7 @@ def seed_files(seeds_dir: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.exists():
-        pytest.skip("../shared is absent")
+        missing(f"{SHARED} is absent")
     return SHARED
 
 
@@ -111,7 +121,7 @@ def pg_cluster() -> Iterator[PgCluster]:
         return
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or under /usr/lib/postgresql; "
+        missing("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or under /usr/lib/postgresql; "
                     "install the `postgresql` package (.ci/run does)")
     base = Path(tempfile.mkdtemp(prefix="storylens-pg-"))
     as_root = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -120,7 +130,7 @@ def pg_cluster() -> Iterator[PgCluster]:
         try:
             pw = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no `postgres` user to run initdb as")
+            missing("running as root and there is no `postgres` user to run initdb as")
         os.chown(base, pw.pw_uid, pw.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     port, user, data = _free_port(), "storylens", base / "data"
@@ -159,3 +169,49 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+# ---- the API and page tests' store: the example corpus and the seeds through the real pipeline -----------------
+
+
+@dataclass(frozen=True)
+class NewsStore:
+    """A SQLite store built once per test run by ``Corpus.ingest`` (read, clean, analyze, embed, stories, narratives)
+    with every story's comparison computed by the compare stage.  Tests read it; a test that writes takes a
+    :meth:`copy`."""
+
+    path: Path
+    seeds: bool  # whether ../shared/seeds is in it
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def copy(self, dest: Path) -> str:
+        """A private copy (SQLite's online backup) at ``dest``; returns its URL."""
+        import sqlite3
+
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(self.path) as src, sqlite3.connect(dest) as dst:
+            src.backup(dst)
+        return f"sqlite:///{dest}"
+
+
+@pytest.fixture(scope="session")
+def news_store(tmp_path_factory: pytest.TempPathFactory) -> NewsStore:
+    """The seeds (when ../shared is present; in CI it must be) and then the example corpus, ingested as two batches
+    the way a user adds sources over time."""
+    from storylens.corpus import Corpus
+
+    have_seeds = (SEEDS / "gold.json").exists()
+    if not have_seeds and IN_CI:
+        missing(f"{SEEDS} is absent")
+    path = tmp_path_factory.mktemp("news") / "news.db"
+    with Corpus(f"sqlite:///{path}") as c:
+        batches = [sorted(str(p) for p in SEEDS.glob("0*.txt"))] if have_seeds else []
+        for batch in [*batches, [str(EXAMPLES)]]:
+            report = c.ingest(batch)
+            assert not report.rejected, report.rejected
+        for story in c.stories():
+            c.compare(story.id)
+    return NewsStore(path=path, seeds=have_seeds)

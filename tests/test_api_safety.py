@@ -4,23 +4,21 @@ validation, no SQL from strings, escaping of article text, SSRF refusal through 
 from __future__ import annotations
 
 import ast
-import datetime as dt
 import http.server
 import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
-from storylens.api import sample
+from conftest import NewsStore
 from storylens.api.app import create_app
 from storylens.corpus import Corpus
-from storylens.model import Article, PublishedDate, Quote, SpeakerRef, Story
 from storylens.settings import Settings
-from storylens.store import Store
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "storylens"
 ARTICLE = {"id": "api-1", "title": "Council approves budget", "published": "2024-03-04",
@@ -157,11 +155,11 @@ INJECTIONS = ["'; DROP TABLE articles; --", "\" OR 1=1 --", "%' OR '1'='1", "STA
               "a AND OR NOT", "\\x00", "');DELETE FROM quotes;--"]
 
 
-def test_hostile_query_strings_are_plain_values(tmp_path: Path) -> None:
-    st = Store(f"sqlite:///{tmp_path / 'safety.db'}")
-    sample.build(st, n_articles=10, per_story=10)
-    st.close()
-    client, _ = make_client(tmp_path)
+def test_hostile_query_strings_are_plain_values(tmp_path: Path, news_store: NewsStore) -> None:
+    news_store.copy(tmp_path / "safety.db")
+    client, corpus = make_client(tmp_path)
+    n = client.get("/api/health").json()["articles"]
+    assert n == len(stored(corpus)) > 10
     for bad in INJECTIONS:
         for path, key in [("/api/search", "q"), ("/api/stories", "q"), ("/api/quotes", "q"), ("/api/quotes", "speaker"),
                           ("/api/stories", "outlet"), ("/api/stories", "entity"), ("/api/entities", "q")]:
@@ -170,7 +168,8 @@ def test_hostile_query_strings_are_plain_values(tmp_path: Path) -> None:
             if r.status_code == 200 and "items" in r.json():
                 assert r.json()["items"] == [], (path, key, bad)
         assert client.get(f"/api/stories/{bad}").status_code == 404
-    assert client.get("/api/health").json()["articles"] == 10
+    assert client.get("/api/health").json()["articles"] == n
+    assert client.get("/api/search", params={"q": "Northern"}).json()["articles"]  # the tables are all there
 
 
 def _sql_calls_with_interpolation(path: Path) -> list[str]:
@@ -203,29 +202,29 @@ EVIL_TEXT = ("The council met. <script>document.title='pwned'</script> “<b>We<
              "kept every promise,” the mayor said. <a href=\"javascript:alert(2)\">link</a>")
 
 
-def _evil_store(url: str) -> None:
-    st = Store(url)
-    q = "<b>We</b> <img src=x onerror=alert(1)> kept every promise,"
-    qs = EVIL_TEXT.index(q)
-    a = Article(id="evil-1", source="api#1", text=EVIL_TEXT, title=EVIL_TITLE, outlet="<i>Outlet</i>",
-                url="javascript:alert(3)", published=PublishedDate(value=dt.date(2024, 3, 4)), content_hash="e1",
-                quotes=[Quote(text=q, start=qs, end=qs + len(q), kind="direct", id="evil-1:q0",
-                              speaker=SpeakerRef(name="<script>x</script>", text="the mayor", start=0, end=1))])
-    story = Story(id="sevil", title=EVIL_TITLE, articles=["evil-1"], first_seen=dt.date(2024, 3, 4),
-                  last_seen=dt.date(2024, 3, 4), outlets=["<i>Outlet</i>"])
-    st.save_article(a, run_id=None, stories=[story], story_id="sevil")
-    comp = sample.make_comparison(story, [a])
-    from storylens.model import to_jsonable
+EVIL = {"id": "evil-1", "title": EVIL_TITLE, "text": EVIL_TEXT, "outlet": "<i>Outlet</i>", "published": "2024-03-04",
+        "url": "javascript:alert(3)"}
 
-    data = to_jsonable(comp)
-    st.save_comparison("sevil", data, data["quote_groups"])
-    st.close()
+
+def _evil_store(tmp_path: Path) -> str:
+    """The hostile article through the real pipeline: its quote, speaker, story and comparison included."""
+    s = Settings(db_url=f"sqlite:///{tmp_path / 'safety.db'}")
+    with Corpus(s.db_url, settings=s) as c:
+        assert c.ingest(EVIL).summary().startswith("1 new")
+        story = c.store.story_of(["evil-1"])["evil-1"]
+        assert story is not None and c.compare(story) is not None
+        return story
 
 
 def test_article_text_is_escaped_in_every_page(tmp_path: Path) -> None:
-    _evil_store(f"sqlite:///{tmp_path / 'safety.db'}")
-    client, _ = make_client(tmp_path)
-    pages = ["/", "/stories/sevil", "/articles/evil-1", "/quotes", "/quotes/sevil:g0", "/search?q=council",
+    story = _evil_store(tmp_path)
+    client, corpus = make_client(tmp_path)
+    art = client.get("/api/articles/evil-1").json()
+    q = next(x for x in art["quotes"] if "kept every promise" in x["text"])
+    assert "<img src=x" in q["text"] and art["outlet"] == "<i>Outlet</i>" and art["url"] == "javascript:alert(3)"
+    group = client.get("/api/quotes", params={"story": story}).json()["items"][0]["group_id"]
+    assert group
+    pages = ["/", f"/stories/{story}", "/articles/evil-1", "/quotes", f"/quotes/{quote(group)}", "/search?q=council",
              "/search?q=promise", "/outlets", "/outlets/%3Ci%3EOutlet%3C%2Fi%3E", "/entities"]
     for p in pages:
         r = client.get(p)

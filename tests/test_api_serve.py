@@ -1,4 +1,5 @@
-"""`storylens serve` starts the web app on loopback by default and stops on SIGTERM."""
+"""`storylens serve` starts the web app on loopback by default, with one or several worker processes, and stops on
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from conftest import NewsStore
 
 
 def _free_port() -> int:
@@ -41,3 +44,55 @@ def test_serve_binds_loopback_and_answers(tmp_path: Path) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def _group(pgid: int) -> list[int]:
+    """The live processes of a process group (from /proc)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_serve_with_workers_shares_one_store(tmp_path: Path, news_store: NewsStore) -> None:
+    """``--workers 2``: two server processes on one port over one store; a post through one is read by every
+    request after it, whichever process answers; SIGTERM stops them all."""
+    db = news_store.copy(tmp_path / "w.db")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "STORYLENS_TOKEN"}
+    proc = subprocess.Popen([sys.executable, "-m", "storylens.cli", "serve", "--db", db, "--port", str(port),
+                             "--workers", "2", "--log-level", "warning"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        health = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                health = httpx.get(f"{base}/api/health", timeout=2).json()
+                if len(_group(proc.pid)) >= 3:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert health is not None, proc.stderr.read().decode() if proc.poll() is not None else "no answer"
+        assert len(_group(proc.pid)) >= 3  # the supervisor and two workers
+        item = {"id": "w-1", "title": "Ferry strike ends", "published": "2025-05-02",
+                "text": "The ferry strike in Lindhaven ended on Friday. “We have a deal,” the union leader said."}
+        r = httpx.post(f"{base}/api/articles", json=item, timeout=300)
+        assert r.status_code == 200 and r.json()["counts"]["new"] == 1, r.text
+        with httpx.Client(base_url=base, timeout=30) as c:
+            assert all(c.get("/api/articles/w-1").status_code == 200 for _ in range(20))
+            assert {c.get("/api/health").json()["articles"] for _ in range(20)} == {health["articles"] + 1}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while _group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _group(proc.pid) == []

@@ -7,7 +7,6 @@ a few are copied under ``docs/`` by hand.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import threading
@@ -15,13 +14,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
-from storylens.api import sample
+from conftest import NewsStore, missing
 from storylens.api.app import create_app
+from storylens.corpus import Corpus
 from storylens.settings import Settings
-from storylens.store import Store
 
 pytestmark = pytest.mark.browser
 
@@ -67,8 +67,9 @@ class Served:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    from playwright import sync_api
+
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -98,75 +99,85 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-# ---- a synthetic store (no NLP models needed) ------------------------------------------------------------------------
+# ---- the real pipeline's store (the example corpus and the seeds), with a hostile article added -------------------
+EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)> The end."
+EVIL_TITLE = "<script>alert('title')</script> Harbour"
+LARGEST = "largest investment in this port"
+
+
 @pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'b.db'}"
-    st = Store(url)
-    sample.build(st, n_articles=20, per_story=10)
-    evil = sample.make_article(999, "s00000", "Evil Daily", sample.dt.date(2021, 6, 2), __import__("random").Random(3),
-                               extra=EVIL)
-    evil.title = "<script>alert('title')</script> Harbour"
-    st.save_article(evil, run_id=None, story_id=None)
-    st.close()
+def served(tmp_path_factory: pytest.TempPathFactory, news_store: NewsStore) -> Iterator[tuple[Served, Corpus]]:
+    url = news_store.copy(tmp_path_factory.mktemp("browser") / "b.db")
+    c = Corpus(url)
+    evil = {"id": "evil-1", "title": EVIL_TITLE, "outlet": "Evil Daily", "published": "2025-03-05",
+            "text": f"The harbour board met on Wednesday. {EVIL}"}
+    assert c.ingest(evil).summary().startswith("1 new")
     with Served(url) as s:
-        yield s
+        yield s, c
+    c.close()
 
 
-def test_story_page_quote_and_search_in_chromium(browser: Any, synthetic: Served) -> None:
+def test_story_page_quote_and_search_in_chromium(browser: Any, served: tuple[Served, Corpus]) -> None:
+    server, corpus = served
+    story = corpus.story(corpus.store.story_of(["a01_harbor_wire"])["a01_harbor_wire"] or "")
+    assert story is not None
+    comparison = corpus.compare(story.id)
+    assert comparison is not None
+    group = next(g for g in comparison.quote_groups if any(LARGEST in v.text for v in g.variants))
     page = _page(browser)
-    page.goto(synthetic.url + "/")
-    page.get_by_role("link", name=re.compile("Story s00000")).click()
+    page.goto(server.url + "/")
+    page.locator(f'a[href="/stories/{story.id}"]').first.click()
     page.wait_for_selector("#summary")
-    assert page.locator(".summary-sentence").count() >= 1
+    assert page.locator(".summary-sentence").count() == len(comparison.summary)
     assert page.locator(".summary-sentence .cite").count() >= 1
-    assert page.locator(".variant").count() == 6  # the changed reports; the 3 verbatim ones fold into one line
-    assert page.locator(".verbatim-line").count() == 1
+    box = page.locator(".qgroup", has=page.locator(f'a[href="/quotes/{quote(group.id, safe="")}"]'))
+    assert box.count() == 1
+    changed = [v for v in group.variants if v.mutations != ["identical"]]
+    assert box.locator(".variant").count() == len(changed) >= 4
+    assert box.locator(".verbatim-line").count() == 1  # the aggregator's verbatim copy
     assert page.locator("del.d-del").count() >= 1 and page.locator("ins.d-ins").count() >= 1
     # the diff colours really apply (the stylesheet is served locally and allowed by the CSP)
     assert page.eval_on_selector("ins.d-ins", "e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
     assert page.locator("table.heatmap td.cov-yes").count() >= 1
     assert page.locator("svg.timeline-svg circle").count() >= 1
     _shot(page, "web-story")
-    page.locator(".qcanon a").first.click()
+    box.locator(".qcanon a").click()
     page.wait_for_selector("table.spread")
     assert "/quotes/" in page.url
-    assert page.locator("table.spread tr.variant").count() == 10
+    assert page.locator("table.spread tr.variant").count() == len(group.variants)
     assert page.locator(".first-badge").count() == 1
     _shot(page, "web-quote")
-    page.fill("#top-q", "START")
+    page.fill("#top-q", "largest investment")
     page.press("#top-q", "Enter")
     page.wait_for_selector("#quote-results")
     hits = page.locator("#quote-results .hit")
-    assert hits.count() >= 1 and "START" in hits.first.inner_text()
-    assert page.locator("#quote-results mark").first.inner_text() == "START"
+    assert hits.count() >= 3 and "largest investment" in hits.first.inner_text()
+    assert page.locator("#quote-results mark").first.inner_text() == "largest"
     _shot(page, "web-search")
     assert page.errors == [] and page.dialogs == []
 
 
-EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)> The end."
-
-
-def test_script_in_an_article_is_shown_as_text(browser: Any, synthetic: Served) -> None:
+def test_script_in_an_article_is_shown_as_text(browser: Any, served: tuple[Served, Corpus]) -> None:
     page = _page(browser)
-    page.goto(synthetic.url + "/articles/art-000999")
+    page.goto(served[0].url + "/articles/evil-1")
     body = page.locator(".body").inner_text()
     assert "<script>alert('x')</script>" in body and "<img src=x onerror=alert(1)>" in body
-    assert page.locator("h1").inner_text() == "<script>alert('title')</script> Harbour"
+    assert page.locator("h1").inner_text() == EVIL_TITLE
     assert page.locator(".body script, .body img").count() == 0
     page.wait_for_timeout(200)
     assert page.dialogs == []
 
 
-def test_keyboard_and_phone_layout(browser: Any, synthetic: Served) -> None:
+def test_keyboard_and_phone_layout(browser: Any, served: tuple[Served, Corpus]) -> None:
+    server, corpus = served
     page = _page(browser, phone=True)
-    page.goto(synthetic.url + "/stories/s00000")
+    page.goto(f"{server.url}/stories/{corpus.store.story_of(['a01_harbor_wire'])['a01_harbor_wire']}")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "main" or "#main" in page.url
+    assert "#main" in page.url
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "top-q"
     _shot(page, "web-story-phone")
@@ -175,29 +186,18 @@ def test_keyboard_and_phone_layout(browser: Any, synthetic: Served) -> None:
 
 # ---- the seeds through the whole pipeline ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[tuple[Served, Any]]:
-    from storylens.corpus import Corpus
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('seeded') / 'seeds.db'}"
-    c = Corpus(url)
-    report = c.ingest([str(seeds_dir)])
-    assert report.count("new") + report.count("duplicate") == 5, report.results
-    with Served(url) as s:
-        yield s, c
-    c.close()
-
-
-def test_seeds_in_chromium(browser: Any, seeded: tuple[Served, Any]) -> None:
-    served, corpus = seeded
+def test_seeds_in_chromium(browser: Any, served: tuple[Served, Corpus], seeds_dir: Path) -> None:
+    server, corpus = served
     # the 2021 story: the one that holds the TASS report of 8 June 2021
     tass = next(a for a in corpus.articles() if a.outlet == "TASS")
+    sputnik = next(a for a in corpus.articles() if a.outlet == "Sputnik")
     story_id = corpus.store.story_of([tass.id])[tass.id]
+    assert story_id and corpus.store.story_of([sputnik.id])[sputnik.id] == story_id
     page = _page(browser)
-    page.goto(f"{served.url}/")
-    assert page.locator(".card").count() >= 1
+    page.goto(f"{server.url}/")
+    assert page.locator(".card").count() == len(corpus.stories())
     _shot(page, "web-seeds-stories")
-    page.goto(f"{served.url}/stories/{story_id}")
+    page.goto(f"{server.url}/stories/{story_id}")
     page.wait_for_selector("#summary")
     assert page.locator(".summary-sentence").count() >= 1
     assert page.locator(".summary-sentence .cite").count() >= 1
@@ -211,7 +211,7 @@ def test_seeds_in_chromium(browser: Any, seeded: tuple[Served, Any]) -> None:
     page.locator(".qgroup").first.screenshot(path=str(ARTIFACTS / "web-seeds-quote-group.png"))
     page.locator("#coverage .scroll").screenshot(path=str(ARTIFACTS / "web-seeds-heatmap.png"))
     phone = _page(browser, phone=True)
-    phone.goto(f"{served.url}/stories/{story_id}")
+    phone.goto(f"{server.url}/stories/{story_id}")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 391
     phone.screenshot(path=str(ARTIFACTS / "web-seeds-story-phone.png"))
     page.locator(".qcanon a").first.click()
@@ -219,33 +219,21 @@ def test_seeds_in_chromium(browser: Any, seeded: tuple[Served, Any]) -> None:
     assert page.locator("table.spread tr.variant").count() >= 1
     _shot(page, "web-seeds-quote")
     page.screenshot(path=str(ARTIFACTS / "web-seeds-quote-top.png"))
-    page.goto(f"{served.url}/search?q=START")
+    page.goto(f"{server.url}/search?q=START")
     page.wait_for_selector("#quote-results")
     texts = page.locator("#quote-results .hit").all_inner_texts()
-    assert any("START" in t for t in texts), texts
+    assert any("New START agreement" in t for t in texts) and any("START III" in t for t in texts), texts
     _shot(page, "web-seeds-search")
     assert page.errors == [] and page.dialogs == []
 
 
-@pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory, examples_dir: Path) -> Iterator[tuple[Served, Any]]:
-    from storylens.corpus import Corpus
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('example') / 'ex.db'}"
-    c = Corpus(url)
-    assert not c.ingest([str(examples_dir)]).rejected
-    with Served(url) as s:
-        yield s, c
-    c.close()
-
-
-def test_example_story_reads_from_the_top(browser: Any, example: tuple[Served, Any]) -> None:
+def test_example_story_reads_from_the_top(browser: Any, served: tuple[Served, Corpus]) -> None:
     """The example corpus's main story: summary, outlets and the changed quotes lead; verbatim carriers fold into a
     line; the coverage matrix fits 1280 px and scrolls inside its box on a phone (the page never sideways)."""
-    served, corpus = example
+    server, corpus = served
     story = max(corpus.stories(), key=lambda s: len(s.articles))
     page = _page(browser)
-    page.goto(f"{served.url}/stories/{story.id}")
+    page.goto(f"{server.url}/stories/{story.id}")
     page.wait_for_selector("#quotes")
     tops = [page.evaluate(f"document.getElementById('{i}').getBoundingClientRect().top")
             for i in ("summary", "outlets", "quotes", "coverage")]
@@ -261,7 +249,7 @@ def test_example_story_reads_from_the_top(browser: Any, example: tuple[Served, A
     assert "," in page.locator(".qgroup .v-text").first.inner_text()
     _shot(page, "web-example-story")
     phone = _page(browser, phone=True)
-    phone.goto(f"{served.url}/stories/{story.id}")
+    phone.goto(f"{server.url}/stories/{story.id}")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 391
     _shot(phone, "web-example-story-phone")
     assert page.errors == [] and phone.errors == []

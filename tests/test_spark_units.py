@@ -25,5 +25,12 @@ def test_connected_components() -> None:
 
 
 def test_components_are_cached_per_process() -> None:
-    s = Settings()
-    assert components(s) is components(s)
+    """Built once per process and per settings: equal settings (another object) share the components, other
+    settings get their own."""
+    first = components(Settings())
+    assert components(Settings()) is first
+    other = Settings()
+    other.nlp.batch_size += 1
+    second = components(other)
+    assert second is not first
+    assert components(other) is second

@@ -21,7 +21,7 @@ from storylens.model import (
     Story,
     StoryMerge,
 )
-from storylens.store import Store
+from storylens.store import Store, search
 
 
 def make_article(i: int, *, outlet: str = "TASS", day: int = 14, story_text: str = "") -> Article:
@@ -169,7 +169,6 @@ def test_comparison_cache_and_quote_groups(store: Store) -> None:
 
 
 def test_full_text_search_uses_the_back_ends_own_index(store: Store) -> None:
-    search = pytest.importorskip("storylens.store.search")
     store.save_article(make_article(1), run_id=None)
     store.save_article(make_article(2, outlet="RBC", story_text="Переговоры о стратегической стабильности."),
                        run_id=None)

@@ -10,15 +10,14 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from storylens.model import Story, to_jsonable
 from storylens.spark.runner import article_row, mention_rows, quote_rows
-from storylens.store import Store
+from storylens.store import Store, search
 from test_store_backends import ENTITIES, make_article
-
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
 
 
 def write(out: Path, name: str, rows: list[dict]) -> None:
@@ -72,7 +71,6 @@ def test_load_puts_every_table_in_the_store(tables: Path, db_url: str) -> None:
     # loading again replaces, never duplicates
     load(tables, store)
     assert store.count_articles() == 3 and len(store.quotes()) == 3
-    search = pytest.importorskip("storylens.store.search")
     assert {h.id for h in search.search(store, "dialogue").articles} == {"art-0", "art-1", "art-2"}
     store.close()
 

@@ -1,34 +1,50 @@
-"""Server-rendered pages over a synthetic store: content, local assets, links that resolve, accessibility basics."""
+"""Server-rendered pages over the real pipeline's store (``news_store``: the example corpus and the seeds): content
+checked against the API's comparison and ``examples/truth.json``, local assets, links that resolve, accessibility
+basics."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
-from storylens.api import sample
+from conftest import NewsStore
 from storylens.api.app import create_app
 from storylens.api.pages import segments
 from storylens.model import Quote
 from storylens.settings import Settings
-from storylens.store import Store
 
-PAGES = ["/", "/stories/s00000", "/narratives", "/quotes", "/quotes/s00000:g0", "/entities",
-         "/entities/ent-stoltenberg", "/outlets", "/outlets/TASS", "/articles/art-000001", "/search?q=START",
-         "/search", "/docs"]
+LARGEST = "The Northern Link is the largest investment in this port for a generation"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
-    st = Store(url)
-    sample.build(st, n_articles=20, per_story=10)
-    st.close()
-    with TestClient(create_app(Settings(db_url=url))) as c:
+def client(news_store: NewsStore) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(db_url=news_store.url))) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def ids(client: TestClient) -> dict[str, Any]:
+    """The real ids the pages are reached by: event A's story and its comparison, Marsh's quote group, ..."""
+    a01 = client.get("/api/articles/a01_harbor_wire").json()
+    story = client.get(f"/api/stories/{a01['story_id']}").json()
+    group = next(g for g in story["comparison"]["quote_groups"] if any(LARGEST in v["text"] for v in g["variants"]))
+    marsh = next(e for e in client.get("/api/entities", params={"limit": 1000}).json()["items"]
+                 if e["name"] == "Elena Marsh")
+    narrative = next(n for n in client.get("/api/narratives").json()["items"] if a01["story_id"] in n["stories"])
+    return {"story": a01["story_id"], "detail": story, "group": group, "entity": marsh["id"],
+            "narrative": narrative["id"]}
+
+
+PAGES = ["/", "/stories/{story}", "/narratives", "/narratives/{narrative}", "/quotes", "/quotes/{group}",
+         "/entities", "/entities/{entity}", "/outlets", "/outlets/Harbor%20Wire", "/articles/a01_harbor_wire",
+         "/search?q=Northern", "/search", "/docs"]
 
 
 class Doc(HTMLParser):
@@ -71,8 +87,10 @@ def parse(html: str) -> Doc:
     return d
 
 
-@pytest.mark.parametrize("path", PAGES)
-def test_page_renders_accessibly_with_local_assets(client: TestClient, path: str) -> None:
+@pytest.mark.parametrize("pattern", PAGES)
+def test_page_renders_accessibly_with_local_assets(client: TestClient, ids: dict[str, Any], pattern: str) -> None:
+    path = pattern.format(story=ids["story"], narrative=ids["narrative"], group=quote(ids["group"]["id"]),
+                          entity=quote(ids["entity"]))
     r = client.get(path, headers={"Accept": "text/html"})
     assert r.status_code == 200, r.text[:500]
     d = parse(r.text)
@@ -100,29 +118,53 @@ def test_static_assets_are_served(client: TestClient) -> None:
     assert not re.search(r"https?://", css.text + js.text)
 
 
-def test_story_page_content(client: TestClient) -> None:
-    html = client.get("/stories/s00000").text
+def _changed(v: dict[str, Any]) -> bool:
+    return set(v["mutations"]) != {"identical"}
+
+
+def test_story_page_content(client: TestClient, ids: dict[str, Any]) -> None:
+    """What the page shows is the comparison's: every summary sentence with its citations, one box per quote that
+    several articles carry and someone changed (each changed report a line, the verbatim ones folded into one),
+    the facts one outlet alone reports, the outlets."""
+    comp = ids["detail"]["comparison"]
+    html = client.get(f"/stories/{ids['story']}").text
     d = parse(html)
-    assert "summary-sentence" in html and 'class="cite"' in html
-    assert html.count('class="qgroup"') == 1 and 'href="/quotes/s00000%3Ag0"' in html
+    assert html.count('class="summary-sentence"') == len(comp["summary"])
+    for sent in comp["summary"]:
+        assert escape(sent["text"]) in html
+    assert html.count('class="cite"') >= sum(len(s["citations"]) for s in comp["summary"])
+    shown = [g for g in comp["quote_groups"]
+             if len({v["article_id"] for v in g["variants"]}) > 1 and any(_changed(v) for v in g["variants"])]
+    assert len(shown) >= 3  # Marsh's announcement, her wetlands promise, Veld's dredging warning
+    assert html.count('class="qgroup"') == len(shown)
+    assert html.count('class="variant"') == sum(1 for g in shown for v in g["variants"] if _changed(v))
+    assert html.count('class="verbatim-line"') == sum(
+        1 for g in shown if any(not _changed(v) and v["article_id"] != g["first_article"] for v in g["variants"]))
+    assert f'href="/quotes/{quote(ids["group"]["id"], safe="")}"' in html
     assert '<del class="d-del"' in html and '<ins class="d-ins"' in html  # coloured variant diffs
     assert 'class="heatmap"' in html and "cov-yes" in html  # facts several outlets report x outlets
     assert any(t == "th" and a.get("scope") == "row" for t, a in d.tags)
-    assert "Reported by one outlet only" in html and "The New START treaty was extended." in html
+    cov = comp["coverage"]
+    facts = {f["id"]: f for f in cov["facts"]}
+    only_baltic = [facts[i]["text"] for i in cov["exclusive"]["Baltic Ledger"]]
+    assert "Reported by one outlet only" in html and any("17 March" in t for t in only_baltic)
+    assert all(escape(t) in html for t in only_baltic)
     # read from the top: the summary, the outlets and the changed quotes come before the coverage
     assert html.index('id="summary"') < html.index('id="outlets"') < html.index('id="quotes"') < \
         html.index('id="coverage"') < html.index('id="articles"')
-    assert html.count('class="variant"') == 6 and html.count('class="verbatim-line"') == 1  # 3 verbatim folded
     assert 'class="timeline-svg"' in html and "<circle" in html
-    for outlet in ("TASS", "RBC", "AP"):
-        assert f'href="/outlets/{outlet}"' in html
+    for outlet in {a["outlet"] for a in ids["detail"]["articles"] if a["outlet"]}:
+        assert f'href="/outlets/{quote(outlet)}"' in html, outlet
 
 
-def test_quote_page_shows_the_spread(client: TestClient) -> None:
-    html = client.get("/quotes/s00000:g0").text
-    assert html.count('class="variant') == 10
-    assert "first-badge" in html and "words inserted" in html and ">cut<" in html
-    assert sample.TREATY_QUOTE in html
+def test_quote_page_shows_the_spread(client: TestClient, ids: dict[str, Any]) -> None:
+    g = ids["group"]
+    html = client.get(f"/quotes/{quote(g['id'])}").text
+    assert html.count('class="variant') == len(g["variants"]) >= 6
+    assert html.count("first-badge") == 1 and g["first_outlet"] == "Harbor Wire"
+    assert "words inserted" in html and ">cut<" in html and ">translated<" in html
+    assert LARGEST in html
+    assert "Северное звено" in html  # the Russian report, as carried
 
 
 def test_lists_link_to_downloads(client: TestClient) -> None:
@@ -130,23 +172,29 @@ def test_lists_link_to_downloads(client: TestClient) -> None:
                       ("/outlets", "/api/outlets"), ("/narratives", "/api/narratives")]:
         html = client.get(path).text
         assert f'href="{api}?format=csv"' in html and f'href="{api}?format=json"' in html, path
-    html = client.get("/quotes?speaker=Stoltenberg").text
-    assert 'href="/api/quotes?speaker=Stoltenberg&amp;format=csv"' in html
+    html = client.get("/quotes?speaker=Marsh").text
+    assert 'href="/api/quotes?speaker=Marsh&amp;format=csv"' in html
+    assert html.count("<q>") == len(client.get("/api/quotes", params={"speaker": "Marsh"}).json()["items"]) > 5
 
 
 def test_filters_and_pagination_on_pages(client: TestClient) -> None:
     assert client.get("/?outlet=nobody").text.count('class="card"') == 0
-    assert client.get("/").text.count('class="card"') == 2
+    n_stories = client.get("/api/health").json()["stories"]
+    assert client.get("/").text.count('class="card"') == n_stories
+    baltic = client.get("/api/stories", params={"outlet": "Baltic Ledger"}).json()["items"]
+    assert client.get("/?outlet=Baltic+Ledger").text.count('class="card"') == len(baltic) >= 2
+    n_quotes = len(client.get("/api/quotes", params={"limit": 1000}).json()["items"])
     html = client.get("/quotes").text
-    assert 'rel="next"' not in html  # 20 quotes, 50 a page: no next
-    html2 = client.get("/quotes?offset=10").text
-    assert 'rel="prev"' in html2
+    assert ('rel="next"' in html) == (n_quotes > 50) and 'rel="prev"' not in html
+    assert 'rel="prev"' in client.get("/quotes?offset=10").text
 
 
 def test_search_page_marks_matches(client: TestClient) -> None:
-    html = client.get("/search?q=START").text
-    assert "<mark>START</mark>" in html
+    html = client.get("/search?q=largest+investment").text
+    assert "<mark>largest</mark>" in html and "<mark>investment</mark>" in html
     assert 'id="quote-results"' in html and "spread →" in html
+    api = client.get("/api/search", params={"q": "largest investment"}).json()
+    assert html.count('class="hit') >= len(api["quotes"]) + len(api["articles"]) > 0
 
 
 def test_html_errors_for_browsers(client: TestClient) -> None:

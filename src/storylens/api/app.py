@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import logging
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -33,8 +34,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from storylens.api.cache import ResponseCache
+from storylens.compare import COMPARE_VERSION
 from storylens.corpus import Corpus
-from storylens.model import StoryComparison, from_jsonable
+from storylens.model import StoryComparison, from_jsonable, to_jsonable
 from storylens.settings import Settings
 
 WEB = Path(__file__).with_name("web")
@@ -70,6 +73,7 @@ class AppState:
     compare_lock: threading.Lock = field(default_factory=threading.Lock)
     relink_pending: threading.Event = field(default_factory=threading.Event)
     relink_delay_s: float = 2.0
+    responses: ResponseCache = field(default_factory=ResponseCache)
 
     def relink_soon(self) -> None:
         """Link narratives once, shortly after a burst of posted articles (linking reads every story, so it is
@@ -100,6 +104,14 @@ class AppState:
             return None
         with self.compare_lock:
             return self.corpus.compare(story_id)
+
+    def comparison_text(self, story_id: str) -> str:
+        """The story's comparison as JSON text: as stored when it is current (not decoded), else computed once
+        under the compare lock."""
+        stored = self.corpus.store.comparison_text(story_id)
+        if stored is not None and json.loads(stored).get("version") == COMPARE_VERSION:
+            return stored
+        return json.dumps(to_jsonable(self.comparison(story_id)), ensure_ascii=False)
 
     def quote_group(self, group_id: str) -> dict[str, Any]:
         """A quote group by id, computing its story's comparison once when needed; 404 when there is none."""

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from storylens.api.app import require_write, state_of
 from storylens.api.views import (
@@ -91,14 +91,26 @@ def list_stories(request: Request, since: DateQ = None, until: DateQ = None, out
 
 @router.get("/stories/{story_id}", summary="One story: articles, cited summary, quote groups with variants and "
                                            "mutations, coverage matrix, framing signals, timeline")
-def get_story(request: Request, story_id: str) -> dict[str, Any]:
-    c = state_of(request).corpus
-    s = c.story(story_id)
-    if s is None:
+def get_story(request: Request, story_id: str) -> Response:
+    """``{"story", "articles", "comparison"}``.  The body is kept in the process while the story's ``updated_at``
+    stays the same (the comparison cache in the store follows the same rule); the stored comparison is spliced in as
+    stored, never decoded and encoded again."""
+    st = state_of(request)
+    c = st.corpus
+    stamp = c.store.story_updated_at(story_id)
+    if stamp is None:
         raise HTTPException(404, f"no story with id {story_id!r}")
-    cached = c.cached_comparison(story_id)  # served as stored: no decode/encode round trip
-    comparison = cached if cached is not None else to_jsonable(state_of(request).comparison(story_id))
-    return {"story": story_row(s), "articles": c.store.article_summaries(s.articles), "comparison": comparison}
+    body = st.responses.get(("story", story_id), stamp)
+    if body is None:
+        s = c.story(story_id)
+        if s is None:
+            raise HTTPException(404, f"no story with id {story_id!r}")
+        comparison = st.comparison_text(story_id)
+        head = json.dumps({"story": story_row(s), "articles": c.store.article_summaries(s.articles)},
+                          ensure_ascii=False, default=str)
+        body = (head[:-1] + ', "comparison": ' + comparison + "}").encode()
+        st.responses.put(("story", story_id), stamp, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/stories/{story_id}/spread", summary="How each quote of the story spread: the spread contract of "
@@ -336,7 +348,15 @@ def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=50
 
     if not tokens(q):
         raise HTTPException(422, "q: the query has no words to search for")
-    c = state_of(request).corpus
+    from storylens.store.search import generation
+
+    st = state_of(request)
+    c = st.corpus
+    stamp = generation(c.store)  # any commit to the store, by any process, changes it
+    key = ("search", q, limit, offset, fmt)
+    cached = st.responses.get(key, stamp)
+    if cached is not None:
+        return _stored_response(cached, fmt)
     res = c.search(q, limit=limit, offset=offset)
     quotes = to_jsonable(res.quotes)
     groups = group_of_quotes(c, res.quotes)
@@ -344,5 +364,15 @@ def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=50
         qd["group_id"] = groups.get(qd["id"])
     if fmt is not None:
         rows = [{"type": "article", **a} for a in to_jsonable(res.articles)] + [{"type": "quote", **x} for x in quotes]
-        return export(rows, fmt.value, "search")
-    return {"query": q, "articles": to_jsonable(res.articles), "quotes": quotes}
+        out: Response = export(rows, fmt.value, "search")
+    else:
+        out = JSONResponse({"query": q, "articles": to_jsonable(res.articles), "quotes": quotes})
+    st.responses.put(key, stamp, bytes(out.body))
+    return out
+
+
+def _stored_response(body: bytes, fmt: Format | None) -> Response:
+    if fmt is None:
+        return Response(body, media_type="application/json")
+    return Response(body, media_type="text/csv; charset=utf-8" if fmt is Format.csv else "application/json",
+                    headers={"Content-Disposition": f'attachment; filename="search.{fmt.value}"'})

@@ -21,10 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
-from storylens.clean.language import script_of
 from storylens.clean.outlet import known_outlet
 from storylens.clean.rules import furniture_rules
 from storylens.model import RawDocument, RemovedLine
+from storylens.text.scripts import script_of
 
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")

@@ -7,13 +7,14 @@ answer (top score below :data:`MIN_SCORE`) for text in the script of ``default``
 
 from __future__ import annotations
 
-import re
 import threading
 from functools import lru_cache
 from typing import Any
 
-CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+from storylens.text.scripts import CYRILLIC, LATIN, script_of
+
+__all__ = ["CYRILLIC", "LATIN", "detect_language", "script_of"]
+
 MIN_CHARS = 12
 MAX_CHARS = 2000  # the sample read; longer text adds time, not accuracy
 MIN_SCORE = 0.5  # below this the detector's answer is a guess
@@ -22,17 +23,6 @@ _SCRIPT_OF_LANGUAGE = {"ru": "cyrillic", "uk": "cyrillic", "bg": "cyrillic", "be
 
 _detector: Any = None
 _lock = threading.Lock()
-
-
-def script_of(text: str) -> str | None:
-    """"cyrillic", "latin" or None (no letters of either) by majority of letters."""
-    has_c = CYRILLIC.search(text) is not None
-    has_l = LATIN.search(text) is not None
-    if not has_c:
-        return "latin" if has_l else None
-    if not has_l:
-        return "cyrillic"
-    return "cyrillic" if len(CYRILLIC.findall(text)) > len(LATIN.findall(text)) else "latin"
 
 
 def _get_detector() -> Any:

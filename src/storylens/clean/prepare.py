@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from storylens.clean.dateline import find_dateline
 from storylens.clean.dates import infer_published, parse_metadata_date, resolve_mentions
+from storylens.clean.extract import extract_html
 from storylens.clean.furniture import FurnitureModel, clean_text, normalise_text
-from storylens.clean.language import detect_language, script_of
+from storylens.clean.language import detect_language
 from storylens.clean.outlet import (
     known_outlet,
     normalise_outlet,
@@ -22,6 +23,7 @@ from storylens.clean.outlet import (
 )
 from storylens.model import Article, Paragraph, RawDocument
 from storylens.settings import Settings
+from storylens.text.scripts import script_of
 
 PARAGRAPH_MIN_CHARS = 40
 EXTRACTED_KEY = "_extracted"  # raw.meta cache of the HTML extraction, shared by FurnitureModel.observe
@@ -49,8 +51,6 @@ def body_of(raw: RawDocument) -> Body:
     cached = raw.meta.get(EXTRACTED_KEY)
     if isinstance(cached, Body):
         return cached
-    from storylens.ingest.html import extract_html
-
     ext = extract_html(raw.html, raw.url)
     if ext is None:
         raise ValueError(f"{raw.source}: no article text found in the HTML (no main content block)")

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from storylens.clean.dates import reanchor_mentions
-from storylens.compare._text import CachedEmbed, script, time_order
+from storylens.compare.chronology import time_order
+from storylens.compare.embedding import CachedEmbed
 from storylens.compare.facts import align, build_facts, coverage, order_facts
 from storylens.compare.framing import framing_signals
 from storylens.compare.quote_groups import diff_quotes, group_quotes
@@ -33,6 +34,7 @@ from storylens.compare.summary import abstractive, lead_baseline, summarize
 from storylens.compare.timeline import build_timeline
 from storylens.model import Article, Narrative, NarrativeComparison, Story, StoryComparison, StorySummary
 from storylens.settings import CompareSettings
+from storylens.text.scripts import script_language
 
 if TYPE_CHECKING:
     from storylens.embed import ArticleVectors
@@ -100,7 +102,7 @@ def compare_story(story: Story, articles: Sequence[Article], settings: CompareSe
     settings = settings or CompareSettings()
     arts = _ordered(articles)
     cached = _seeded(embed, articles, vectors)
-    multilingual = len({a.language or script(a.text) for a in arts}) > 1
+    multilingual = len({a.language or script_language(a.text) for a in arts}) > 1
     groups = group_quotes(arts, cached, story_id=story.id)
     al = align(arts, cached if multilingual else None)
     order_facts(al)
@@ -127,7 +129,7 @@ def compare_narrative(narrative: Narrative, stories: Sequence[Story], articles_b
     for s in ordered:
         arts = _ordered(articles_by_story.get(s.id, []))
         all_articles.extend(arts)
-        multilingual = len({a.language or script(a.text) for a in arts}) > 1
+        multilingual = len({a.language or script_language(a.text) for a in arts}) > 1
         al = align(arts, cached if multilingual else None, prefix=f"{s.id}:f")
         order_facts(al)
         facts = build_facts(al)

@@ -17,8 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
-from storylens.compare._text import CachedEmbed, content_stems, outlet_label, script, sentences
+from storylens.compare.embedding import CachedEmbed
+from storylens.compare.labels import outlet_label
 from storylens.model import Article, Conflict, Coverage, Fact, FactMention, Span
+from storylens.text.scripts import script_language
+from storylens.text.sentences import sentences
+from storylens.text.tokens import content_stems
 
 LEX_SAME = 0.38  # average TF-IDF cosine to a fact's sentences, same language
 EMB_CROSS = 0.58  # embedding cosine of a translation (unrelated sentences stay below ~0.4)
@@ -83,7 +87,7 @@ def collect_sentences(articles: Sequence[Article]) -> list[Sent]:
         for k, s in enumerate(reporting_sentences(a)):
             if len(content_stems(s.text)) < MIN_WORDS - 1 or len(s.text.split()) < MIN_WORDS or is_dateline(s.text):
                 continue
-            out.append(Sent(a, outlet_label(a), s.text, s.start, s.end, script(s.text), k, ai))
+            out.append(Sent(a, outlet_label(a), s.text, s.start, s.end, script_language(s.text), k, ai))
     return out
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from storylens.compare._text import outlet_label, sentences
+from storylens.compare.labels import outlet_label
 from storylens.model import Article, FramingSignal
+from storylens.text.sentences import sentences
 
 # neutral reporting verbs, and verbs that colour what is reported (English and Russian)
 NEUTRAL_VERBS = frozenset(["say", "says", "said", "tell", "tells", "told", "add", "adds", "added", "state", "states", "stated", "note", "notes", "noted", "explain", "explains", "explained", "announce", "announces", "announced", "report", "reports", "reported", "write", "writes", "wrote", "answer", "answered", "reply", "replied", "ask", "asked", "expressed", "stressed", "emphasized", "emphasised", "сказал", "сказала", "заявил", "заявила", "отметил", "отметила", "добавил", "добавила", "сообщил", "сообщила", "написал", "написала", "пояснил", "пояснила"])

@@ -16,9 +16,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
-                      "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"], strict=True))
+from storylens.text.translit import latin
+
 # forms of address and office words that precede a name; they never tell two people apart
 TITLES = frozenset(["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "lord", "lady", "president", "senator",
                     "sen", "rep", "gov", "governor", "secretary", "minister", "prime", "general", "gen", "chancellor",
@@ -26,11 +25,6 @@ TITLES = frozenset(["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "lor
                     "representative", "congressman", "congresswoman", "former", "vice", "jr", "sr", "ii", "iii",
                     "господин", "госпожа", "президент", "министр", "премьер", "генсек", "глава"])
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-
-
-def latin(name: str) -> str:
-    """A Cyrillic name in Latin letters (a simple transliteration, enough to compare names across scripts)."""
-    return "".join(_TRANSLIT.get(ch, ch) for ch in name.casefold())
 
 
 @lru_cache(maxsize=20_000)

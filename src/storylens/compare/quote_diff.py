@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Indel
 
-from storylens.compare._text import STOPWORDS, Tok, tokenize
 from storylens.compare.names import acronym
 from storylens.model import Article, DiffOp, MutationKind, QuoteChange
+from storylens.text.stopwords import STOPWORDS
+from storylens.text.tokens import Tok, tokenize
 
 # function words that join the words of one name ("Bank of England", "Ludwig van Beethoven")
 _CONNECTORS = frozenset(["of", "for", "the", "and", "de", "del", "der", "von", "van", "la", "le", "du", "bin", "al"])

@@ -17,11 +17,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from storylens.compare._text import CachedEmbed, Embed, normalise_quote
-from storylens.compare.names import latin, name_words, same_person, same_speaker
+from storylens.compare.embedding import CachedEmbed, Embed
+from storylens.compare.names import name_words, same_person, same_speaker
 from storylens.compare.quote_diff import DiffResult, dedupe, diff_quotes
 from storylens.compare.statements import Piece, group_statements, is_name_mention
 from storylens.model import Article, DiffOp, QuoteChange, QuoteGroup, QuoteVariant
+from storylens.text.tokens import normalise_quote
+from storylens.text.translit import latin
 
 __all__ = ["DiffResult", "diff_quotes", "group_quotes"]
 

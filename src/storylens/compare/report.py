@@ -8,8 +8,8 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from storylens.compare._text import outlet_label, short_id
 from storylens.compare.framing import attribution_table
+from storylens.compare.labels import outlet_label, short_id
 from storylens.compare.present import LABEL, GroupView, diff_parts, ops_parts, spread_view, statement_text
 from storylens.model import (
     Article,

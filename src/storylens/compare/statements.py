@@ -36,9 +36,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from rapidfuzz.distance import LCSseq
 
-from storylens.compare._text import STOPWORDS, CachedEmbed, Tok, script, split_sentences, time_order, tokenize
+from storylens.compare.chronology import time_order
+from storylens.compare.embedding import CachedEmbed
 from storylens.compare.names import same_speaker
 from storylens.model import Article, Quote
+from storylens.text.scripts import script_language
+from storylens.text.sentences import split_sentences
+from storylens.text.stopwords import STOPWORDS
+from storylens.text.tokens import Tok, tokenize
 
 SAME_RATIO = 0.6  # 2*matched/(len a + len b) for two pieces to report the same statement
 SPEAKERS_DIFFER_RATIO = 0.85  # the same, when the two pieces name different speakers
@@ -181,7 +186,7 @@ def collect_pieces(articles: Sequence[Article]) -> list[Piece]:
     """One piece per segment of every direct, partial and indirect quote (indirect ones only join groups)."""
     out: list[Piece] = []
     for order, a in enumerate(sorted(articles, key=lambda a: (*time_order(a), a.id))):
-        lang = a.language or script(a.text)
+        lang = a.language or script_language(a.text)
         for n, q in enumerate(a.quotes):
             qid = q.id or f"{a.id}:q{n}"
             segs = quote_segments(a, q)
@@ -189,7 +194,7 @@ def collect_pieces(articles: Sequence[Article]) -> list[Piece]:
                 words = _words(a.text[s:e])
                 if not words:
                     continue
-                qlang = script(a.text[s:e]) if lang in ("en", "ru") else lang
+                qlang = script_language(a.text[s:e]) if lang in ("en", "ru") else lang
                 direct = q.kind != "indirect" or in_quote_marks(a.text, s, e)
                 out.append(Piece(len(out), a, q, qid, s, e, words, [t.stem for t in words], qlang,
                                  speaker_name(a, q), q.speaker.entity_id if q.speaker is not None else None,

@@ -14,10 +14,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from storylens.compare._text import STOPWORDS, tokenize
 from storylens.compare.facts import Alignment
 from storylens.model import Article, Fact, SummarySentence
 from storylens.settings import CompareSettings
+from storylens.text.sentences import sentences
+from storylens.text.stopwords import STOPWORDS
+from storylens.text.tokens import tokenize
 
 log = logging.getLogger(__name__)
 # fitted on the even half of NeuS dev (benchmarks/summaries_neus.py); the odd half is held out
@@ -118,7 +120,6 @@ def summarize(al: Alignment, facts: Sequence[Fact], articles: Sequence[Article],
 
 def lead_baseline(articles: Sequence[Article], n: int = 3) -> str:
     """The first ``n`` sentences of the earliest article (the ROUGE baseline)."""
-    from storylens.compare._text import sentences
     from storylens.compare.facts import is_dateline
 
     if not articles:

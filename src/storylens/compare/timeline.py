@@ -8,9 +8,10 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from storylens.compare._text import outlet_label, sentences
 from storylens.compare.facts import Alignment
+from storylens.compare.labels import outlet_label
 from storylens.model import Article, QuoteGroup, TimelineEvent
+from storylens.text.sentences import sentences
 
 _DATELINE = re.compile(r"^\s*[A-ZА-ЯЁ][A-ZА-ЯЁ .'-]+,\s*[^.\n]{1,25}\.\s*/[^/\n]{1,40}/\.?")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from storylens.ingest._common import InputError, decode_bytes, record_to_raw
 from storylens.ingest.feed import read_feed_file
-from storylens.ingest.html import Extracted, extract_html, read_html_file
+from storylens.ingest.html import read_html_file
 from storylens.ingest.jsonl import read_json_file, read_jsonl_file, read_jsonl_stream, read_records
 from storylens.ingest.text import read_text_file
 from storylens.ingest.url import read_url
@@ -25,7 +25,7 @@ from storylens.model import RawDocument, ReadError
 from storylens.settings import IngestSettings
 
 __all__ = [
-    "Extracted", "InputError", "decode_bytes", "extract_html", "read_inputs", "read_path", "read_records",
+    "InputError", "decode_bytes", "read_inputs", "read_path", "read_records",
     "record_to_raw",
 ]
 

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 
 from storylens.model import Article, Entity
 from storylens.nlp.mentions import NUMERIC
+from storylens.text.scripts import has_cyrillic
+from storylens.text.translit import translit_key
 
 _GROUP = {"PERSON": "PERSON", "PER": "PERSON", "ORG": "ORG", "GPE": "GPE", "LOC": "GPE", "LAW": "LAW",
           "NORP": "NORP"}
@@ -56,25 +58,6 @@ def _is_name(alias: str) -> bool:
         w.lower().strip(".,") in ROLE_WORDS or w.lower().strip(".,") in TITLES for w in words)
 
 
-_FOLDS = (("shch", "sc"), ("kh", "h"), ("ks", "x"), ("ts", "c"), ("tz", "c"), ("ph", "f"), ("ck", "k"),
-          ("j", "i"), ("y", "i"), ("w", "v"), ("z", "s"))
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-
-
-def translit_key(key: str) -> str:
-    """A name key in folded Latin letters, equal for the usual transliterations of one name:
-    "билл нельсон" / "bill nelson", "олкилуото" / "olkiluoto", "йенс ларсен" / "jens larsen"."""
-    from storylens.compare._text import latin
-
-    k = latin(key)
-    for a, b in _FOLDS:
-        k = k.replace(a, b)
-    k = re.sub(r"[^a-z ]", "", k)
-    return re.sub(r"(.)\1+", r"\1", k).strip()
-
-
-def _cyrillic(s: str) -> bool:
-    return bool(_CYRILLIC.search(s))
 
 
 def _slug(s: str) -> str:
@@ -110,9 +93,9 @@ class EntityResolver:
         None when there is none or more than one (unsure: keep apart)."""
         g = _group(label)
         ids = self._translit.get((g, translit_key(name_key(name, label))), set())
-        cyr = _cyrillic(name)
+        cyr = has_cyrillic(name)
         found = [self._ents[i] for i in sorted(ids)
-                 if any(_cyrillic(a) != cyr for a in [self._ents[i].name, *self._ents[i].aliases])]
+                 if any(has_cyrillic(a) != cyr for a in [self._ents[i].name, *self._ents[i].aliases])]
         return found[0] if len(found) == 1 else None
 
     def entities(self) -> list[Entity]:

@@ -154,8 +154,8 @@ class Frames:
     def np_span(self, i: int, limit: tuple[int, int] | None = None) -> tuple[int, int]:
         """Char span of the noun phrase headed by token ``i``: its subtree, cut at quotes and long clauses."""
         lo, hi = self.subtree(i)
-        if limit:
-            lo, hi = max(lo, limit[0]), min(hi, limit[1])
+        if limit:  # the limit cuts the phrase, never its head ("according to," Baker said: the head lies past it)
+            lo, hi = min(max(lo, limit[0]), i), max(min(hi, limit[1]), i)
         # stay out of quotes and stop at the first comma after the head unless an apposition follows
         for j in range(i, hi + 1):
             t = self.toks[j]
@@ -176,6 +176,8 @@ class Frames:
             hi -= 1
         while lo < hi and self.toks[lo].pos == "PUNCT":
             lo += 1
+        if hi < lo:  # the head itself is quoted: the head alone, never an inverted span
+            lo = hi = i
         return self.toks[lo].start, self.toks[hi].end
 
     def is_personish(self, i: int) -> bool:

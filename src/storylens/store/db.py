@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import Engine, Text, cast, create_engine, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
@@ -649,6 +649,16 @@ class Store:
             if row is None or updated is None or row.story_updated_at < updated:
                 return None
             return row.data
+
+    def comparison_text(self, story_id: str) -> str | None:
+        """The cached comparison as stored (JSON text, not decoded: served as is) when it is as new as the story."""
+        with self.session() as s:
+            row = s.execute(select(cast(ComparisonRow.data, Text), ComparisonRow.story_updated_at, StoryRow.updated_at)
+                            .join(StoryRow, StoryRow.id == ComparisonRow.story_id)
+                            .where(ComparisonRow.story_id == story_id)).first()
+        if row is None or row[0] is None or row[1] < row[2]:
+            return None
+        return str(row[0])
 
     def save_comparison(self, story_id: str, data: dict[str, Any], groups: Sequence[dict[str, Any]]) -> None:
         with self.session.begin() as s:

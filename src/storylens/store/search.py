@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
+import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -87,6 +89,23 @@ def pg_tsquery(toks: list[tuple[str, bool]]) -> str:
 
 
 _HAS_INDEX: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+_WATCH: weakref.WeakKeyDictionary[Any, tuple[sqlite3.Connection, threading.Lock]] = weakref.WeakKeyDictionary()
+
+
+def generation(store: Store) -> int | None:
+    """A number that changes whenever any connection, of this process or another, commits to the store: SQLite's
+    ``data_version`` read on a connection of its own (it never writes, so every commit is another's).  None on
+    other back ends and in-memory databases: no cheap equivalent, nothing may be cached by it."""
+    database = store.engine.url.database
+    if store.dialect != "sqlite" or not database or database == ":memory:":
+        return None
+    watch = _WATCH.get(store.engine)
+    if watch is None:
+        con = sqlite3.connect(f"file:{database}?mode=ro", uri=True, check_same_thread=False)
+        watch = _WATCH[store.engine] = (con, threading.Lock())
+    con, lock = watch
+    with lock:
+        return int(con.execute("PRAGMA data_version").fetchone()[0])
 
 
 def has_index(store: Store) -> bool:
@@ -113,15 +132,38 @@ def _date(v: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(v)[:10])
 
 
-def search_articles(store: Store, query: str, limit: int = 20, offset: int = 0) -> list[ArticleHit]:
+@dataclass(slots=True)
+class _Fts:
+    """What both searches start from: the query's tokens, the bound parameters and the index that answers."""
+
+    toks: list[tuple[str, bool]]
+    params: dict[str, Any]
+    index: str  # "fts5" (SQLite), "tsvector" (PostgreSQL) or "like" (any other back end, or no index)
+
+
+def _fts_params(store: Store, query: str, limit: int, offset: int) -> _Fts | None:
+    """The tokens of ``query`` (None when it has none) and the parameters of the back end's full-text query."""
     toks = tokens(query)
     if not toks:
-        return []
+        return None
     params: dict[str, Any] = {"limit": limit, "offset": offset, "m1": MARK_START, "m2": MARK_END}
     if store.dialect == "sqlite" and has_index(store):
+        params["q"] = fts5_query(toks)
+        return _Fts(toks, params, "fts5")
+    if store.dialect == "postgresql" and has_index(store):
+        params["q"] = pg_tsquery(toks)
+        return _Fts(toks, params, "tsvector")
+    return _Fts(toks, params, "like")
+
+
+def search_articles(store: Store, query: str, limit: int = 20, offset: int = 0) -> list[ArticleHit]:
+    fts = _fts_params(store, query, limit, offset)
+    if fts is None:
+        return []
+    toks, params = fts.toks, fts.params
+    if fts.index == "fts5":
         # rank inside FTS5 first (cheap), then fetch and snippet only the page of hits: FTS5's snippet() over
         # every match of a common word costs ~40 ms at 10,000 articles
-        params["q"] = fts5_query(toks)
         top = text("SELECT rowid, article_id, bm25(articles_fts, 0.0, 4.0, 1.0) AS score FROM articles_fts "
                    "WHERE articles_fts MATCH :q ORDER BY score, rowid LIMIT :limit OFFSET :offset")
         with store.engine.connect() as conn:
@@ -139,8 +181,7 @@ def search_articles(store: Store, query: str, limit: int = 20, offset: int = 0) 
                 hits.append(ArticleHit(id=r[1], title=r[2], outlet=r[3], published=_date(r[4]), story_id=r[5],
                                        snippet=snippet(r[6], toks), score=-float(score)))
         return hits
-    if store.dialect == "postgresql" and has_index(store):
-        params["q"] = pg_tsquery(toks)
+    if fts.index == "tsvector":
         params["opts"] = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=40, MinWords=15, MaxFragments=2"
         sql = text(
             "SELECT a.id, a.title, a.outlet, a.published, a.story_id, "
@@ -156,21 +197,24 @@ def search_articles(store: Store, query: str, limit: int = 20, offset: int = 0) 
 
 
 def search_quotes(store: Store, query: str, limit: int = 20, offset: int = 0) -> list[QuoteHit]:
-    toks = tokens(query)
-    if not toks:
+    fts = _fts_params(store, query, limit, offset)
+    if fts is None:
         return []
-    params: dict[str, Any] = {"limit": limit, "offset": offset, "m1": MARK_START, "m2": MARK_END}
-    if store.dialect == "sqlite" and has_index(store):
-        params["q"] = fts5_query(toks)
+    toks, params = fts.toks, fts.params
+    if fts.index == "fts5":
+        # as for articles: rank inside FTS5, then join and snippet only the page (snippet() over every match of a
+        # common word, before the sort, cost 3x the ranking)
         sql = text(
-            "SELECT " + QUOTE_COLS + ", snippet(quotes_fts, 2, :m1, :m2, '…', 32) AS snip, bm25(quotes_fts) AS score "
-            "FROM quotes_fts JOIN quotes q ON q.id = quotes_fts.quote_id JOIN articles a ON a.id = q.article_id "
-            "WHERE quotes_fts MATCH :q ORDER BY score, a.published, a.seq, q.start LIMIT :limit OFFSET :offset")
+            "SELECT " + QUOTE_COLS + ", snippet(quotes_fts, 2, :m1, :m2, '…', 32) AS snip, top.score FROM "
+            "(SELECT rowid, quote_id, bm25(quotes_fts) AS score FROM quotes_fts WHERE quotes_fts MATCH :q "
+            " ORDER BY score, rowid LIMIT :limit OFFSET :offset) top "
+            "JOIN quotes_fts ON quotes_fts.rowid = top.rowid JOIN quotes q ON q.id = top.quote_id "
+            "JOIN articles a ON a.id = q.article_id WHERE quotes_fts MATCH :q "
+            "ORDER BY top.score, a.published, a.seq, q.start")
         with store.engine.connect() as conn:
             rows = conn.execute(sql, params).all()
         sign = -1.0
-    elif store.dialect == "postgresql" and has_index(store):
-        params["q"] = pg_tsquery(toks)
+    elif fts.index == "tsvector":
         params["opts"] = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
         sql = text(
             "SELECT " + QUOTE_COLS + ", ts_headline('simple'::regconfig, q.text, query, :opts) AS snip, "

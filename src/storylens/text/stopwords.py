@@ -1,0 +1,6 @@
+"""Function words of English and Russian (and the commonest speech verbs) that carry no content when texts are
+compared word by word."""
+
+from __future__ import annotations
+
+STOPWORDS = frozenset(["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "into", "about", "over", "after", "before", "than", "then", "that", "this", "these", "those", "there", "here", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "has", "have", "had", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "not", "no", "it", "its", "it's", "i", "we", "you", "he", "she", "they", "them", "us", "our", "your", "his", "her", "their", "my", "me", "him", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "all", "any", "some", "such", "so", "also", "very", "just", "only", "even", "more", "most", "other", "own", "same", "too", "up", "down", "out", "off", "again", "further", "once", "both", "each", "few", "nor", "s", "t", "don", "said", "says", "told", "added", "stressed", "according", "и", "в", "во", "не", "на", "что", "с", "со", "как", "а", "то", "все", "он", "она", "они", "мы", "вы", "я", "к", "у", "же", "бы", "по", "от", "из", "за", "для", "о", "об", "это", "этот", "эта", "эти", "его", "ее", "их"])  # noqa: E501
