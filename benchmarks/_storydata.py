@@ -98,7 +98,7 @@ def _code_key() -> str:
         for p in sorted((src / sub).rglob("*")):
             if p.is_file() and p.suffix in (".py", ".txt"):
                 h.update(p.read_bytes())
-    for p in (src / "embed.py", src / "model.py"):
+    for p in (src / "embed.py", src / "encoder.py", src / "model.py"):
         h.update(p.read_bytes())
     return h.hexdigest()[:10]
 

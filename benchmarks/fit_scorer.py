@@ -7,7 +7,7 @@
 Pairs come from what the scorer meets at run time: for each article, its candidates in the whole set
 (``CandidateIndex.nearest``: nearest by embedding and by tf-idf overlap), plus every gold pair of one story (the hard
 positives a retrieval may miss); SemEval-2022 Task 8 contributes its labelled pairs (same story = overall <= 2).
-Halves: ECB+ by topic (odd topics fit, even report, as in ``clusters_ecb.py``); the others by ``sha1(gold story)``
+Halves: ECB+ by topic (odd topics fit, even report); the others by ``sha1(gold story)``
 (SemEval: ``sha1(pair id)``), second bit: the dev halves of ``../shared`` were themselves cut on the first bit.
 Every set weighs the same in the fit.  The model (boosted trees, monotone in the features where more evidence can
 only mean more or less likely) is written to ``src/storylens/stories/scorer_model.json``.

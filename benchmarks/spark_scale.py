@@ -2,7 +2,6 @@
 
     .venv/bin/python benchmarks/spark_scale.py --n 20000                 # everything (slow on 2 cores)
     .venv/bin/python benchmarks/spark_scale.py --n 500 --runs local,spark:2:1,spark:2:2
-    .venv/bin/python benchmarks/spark_scale.py --assigner 1000,2000,4000,8000   # story assignment alone
     .venv/bin/python benchmarks/spark_scale.py --input $TMPDIR/storylens-eval/jsonl/ecbplus-dev.jsonl \
         --runs local,spark:2:1 --keep /tmp/ecb-scale              # real article lengths (ECB+ dev, 316 words)
 
@@ -246,73 +245,15 @@ def run_spark(inp: Path, work: Path, cores: int, per_core: int) -> dict[str, Any
             "peak_rss_mb": r["peak_rss_mb"], "stage_seconds": rep["seconds"], "counts": rep["counts"]}
 
 
-def bench_assigner(sizes: list[int]) -> list[dict[str, Any]]:
-    """Story assignment alone on synthetic vectors: its cost as the input grows (same days, denser news)."""
-    import numpy as np
-
-    from storylens.embed import ArticleVectors
-    from storylens.model import Article, PublishedDate
-    from storylens.settings import Settings
-    from storylens.stories import StoryAssigner
-
-    rows = []
-    dim = 512
-    for n in sizes:
-        rnd = np.random.default_rng(1)
-        n_events = max(1, n // 6)  # ~6 articles per event, over the same 90 days: news gets denser with n
-        centres = rnd.normal(size=(n_events, dim)).astype("float32")
-        vocab = [f"w{i}" for i in range(20000)]
-        words = [rnd.choice(vocab, 25) for _ in range(n_events)]
-        days = [dt.date(2024, 1, 1) + dt.timedelta(days=int(rnd.integers(90))) for _ in range(n_events)]
-        arts, vecs = [], []
-        for i in rnd.permutation(n):
-            e = int(i) % n_events
-            c = centres[e] + 0.35 * rnd.normal(size=dim).astype("float32")
-            c /= np.linalg.norm(c)
-            text = " ".join([*rnd.choice(words[e], 40), *rnd.choice(vocab, 20)]) + "."
-            arts.append(Article(id=f"a{i}", source="bench", text=text, title=" ".join(words[e][:6]),
-                                published=PublishedDate(days[e] + dt.timedelta(days=int(rnd.integers(3))),
-                                                        "metadata")))
-            vecs.append(_vectors(ArticleVectors, c))
-        order = sorted(range(n), key=lambda j: (arts[j].published.value, arts[j].id))
-        arts, vecs = [arts[j] for j in order], [vecs[j] for j in order]
-        a = StoryAssigner(Settings().stories)
-        t0 = time.perf_counter()
-        for art, v in zip(arts, vecs, strict=True):
-            a.add(art, v)
-        secs = time.perf_counter() - t0
-        rows.append({"assigner_n": n, "events": n_events, "seconds": round(secs, 3),
-                     "per_article_ms": round(1000 * secs / n, 3), "stories": len(list(a.stories()))})
-        print(json.dumps(rows[-1]), flush=True)
-    return rows
-
-
-def _vectors(cls: Any, doc: Any) -> Any:
-    import inspect
-
-    params = list(inspect.signature(cls).parameters)
-    kwargs: dict[str, Any] = {}
-    for p in params:
-        if p in ("doc", "vector", "article", "title", "lead"):
-            kwargs[p] = doc
-        elif p in ("paragraphs", "sentences", "quotes"):
-            kwargs[p] = doc.reshape(1, -1)
-    return cls(**kwargs)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--runs", default="local,spark:2:1,spark:2:2", help="local, spark:CORES:PARTITIONS_PER_CORE")
-    ap.add_argument("--assigner", default="", help="sizes for the story-assignment micro-benchmark, e.g. 1000,4000")
     ap.add_argument("--keep", help="keep the generated input and outputs in this directory")
     ap.add_argument("--input", help="run on this JSONL (input contract) instead of generated articles, e.g. the "
                                     "ECB+ dev JSONL of ../shared/eval/to_jsonl.py (real article lengths)")
     args = ap.parse_args()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    if args.assigner:
-        for row in bench_assigner([int(x) for x in args.assigner.split(",")]):
-            _append(row)
     if args.n and args.runs:
         work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="storylens-bench-"))
         work.mkdir(parents=True, exist_ok=True)

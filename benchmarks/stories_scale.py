@@ -36,8 +36,9 @@ CACHE = Path(os.environ.get("STORYLENS_HIDDEN", Path(tempfile.gettempdir()) / "s
 
 def analysed(rows: list[dict[str, Any]], key: str) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Analysed records (by id) and vector blobs of ``rows``, from the real stages, cached."""
-    from storylens.embed import Embedder, article_vectors
-    from storylens.pipeline import analyze_items
+    from storylens.clean import FurnitureModel, prepare
+    from storylens.model import ReadError
+    from storylens.pipeline import Components, read_items
     from storylens.settings import Settings
 
     path = CACHE / f"newsgen-{key}.pkl"
@@ -48,13 +49,20 @@ def analysed(rows: list[dict[str, Any]], key: str) -> tuple[dict[str, Any], dict
     arts: dict[str, Any] = {}
     blobs: dict[str, bytes] = {}
     t0 = time.perf_counter()
-    emb = Embedder()
-    for k in range(0, len(rows), 2000):
-        chunk = list(analyze_items(rows[k:k + 2000], Settings()))
-        for a, v in zip(chunk, article_vectors(chunk, emb), strict=True):
-            arts[a.id] = a
-            blobs[a.id] = v.to_bytes()
-        print(f"  analysed {k + len(chunk):,} / {len(rows):,} ({time.perf_counter() - t0:.0f}s)", flush=True)
+    settings = Settings()
+    comp = Components(settings)  # the runner's own per-article stages, on every core
+    furniture = FurnitureModel()
+    try:
+        for k in range(0, len(rows), 2000):
+            prepared = [prepare(raw, settings, furniture) for raw in read_items(rows[k:k + 2000], settings)
+                        if not isinstance(raw, ReadError)]
+            done = comp.start(prepared, {a.id for a in prepared})()
+            for a in done.analyzed:
+                arts[a.id] = a
+                blobs[a.id] = done.vectors[a.id].to_bytes()
+            print(f"  analysed {k + len(prepared):,} / {len(rows):,} ({time.perf_counter() - t0:.0f}s)", flush=True)
+    finally:
+        comp.close()
     with path.open("wb") as f:
         pickle.dump((arts, blobs), f)
     return arts, blobs
@@ -66,8 +74,15 @@ def cached_components(settings: Any, arts: dict[str, Any], blobs: dict[str, byte
 
     from storylens.embed import ArticleVectors
     from storylens.pipeline import Components
+    from storylens.workers import Processed
 
     class Cached(Components):
+        def start(self, articles: list[Any], embed_ids: set[str]) -> Any:
+            done, _ = self.analyze(articles)
+            vecs = dict(zip([a.id for a in articles if a.id in embed_ids],
+                            self.vectors([a for a in articles if a.id in embed_ids]), strict=True))
+            return lambda: Processed(analyzed=done, vectors=vecs)
+
         def analyze(self, articles: list[Any]) -> tuple[list[Any], list[tuple[Any, str]]]:
             out = []
             for a in articles:

@@ -46,6 +46,18 @@ def test_vectors_are_the_encoders(use: object, sentences: list[str], capacity: i
     assert fast.used <= capacity
 
 
+@pytest.mark.parametrize("capacity", [10240, 300])
+def test_a_vector_does_not_depend_on_the_texts_encoded_with_it(use: object, sentences: list[str],
+                                                              capacity: int) -> None:
+    """Bit for bit: the local runner and the Spark runner batch differently and must assign the same stories."""
+    whole = TokenCachedEncoder(use, capacity=capacity).encode(sentences)
+    other = TokenCachedEncoder(use, capacity=capacity)
+    parts = np.vstack([other.encode(sentences[::-1][k:k + 7]) for k in range(0, len(sentences), 7)])[::-1]
+    assert np.array_equal(whole, parts)
+    one_by_one = TokenCachedEncoder(use, capacity=capacity)
+    assert all(np.array_equal(one_by_one.encode([s])[0], whole[i]) for i, s in enumerate(sentences[:60]))
+
+
 def test_an_unknown_encoder_is_used_as_it_is() -> None:
     class Other:
         def encode(self, texts: list[str]) -> np.ndarray:

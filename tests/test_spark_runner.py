@@ -222,3 +222,32 @@ def test_load_into_the_store(spark_out: Path, db_url: str) -> None:
     assert hits.articles, f"full-text search finds nothing on {store.dialect}"
     assert all("stoltenberg" in h.text.lower() for h in hits.quotes), hits.quotes
     store.close()
+
+
+def test_furniture_is_learned_batch_by_batch_as_the_local_runner_learns_it(spark: Any) -> None:
+    """A sign-off one outlet repeats becomes furniture in the batch where its third article arrives, in both
+    runners; the articles of earlier batches keep it, as the local runner (which cannot see ahead) cleaned them."""
+    from storylens.clean import FurnitureModel
+    from storylens.model import RawDocument
+    from storylens.pipeline import batched
+    from storylens.spark.runner import assignment_keys, learn_furniture
+    from storylens.stories.stream import ASSIGNMENT_BATCH
+
+    sign_off = "Follow the Harbor Wire on every channel."
+    docs = []
+    for i in range(3 * ASSIGNMENT_BATCH + 10):
+        lines = [f"Report {i}: the council met on issue number {i} and voted on it after a long debate."]
+        if i in (5, ASSIGNMENT_BATCH + 3, 2 * ASSIGNMENT_BATCH + 7, 3 * ASSIGNMENT_BATCH + 1):
+            lines.append(sign_off)
+        docs.append(((0, 0, i), RawDocument(source=f"d{i}", id=f"d{i}", text="\n\n".join(lines),
+                                            outlet="Harbor Wire")))
+    rdd = spark.sparkContext.parallelize(docs, 3)
+    since = learn_furniture(rdd, assignment_keys(rdd))
+    local = FurnitureModel()
+    became: dict[str, int] = {}
+    for b, batch in enumerate(batched([raw for _, raw in docs], ASSIGNMENT_BATCH)):
+        for raw in batch:
+            local.observe(raw)
+        became.update({k: b for k in local._furniture if k not in became})
+    assert since == became and list(since.values()) == [2]
+    assert local.is_furniture(sign_off, "harbor wire")

@@ -4,6 +4,7 @@ moving, two stories merging through an article that belongs to both, and batch g
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,20 @@ def test_average_linkage_completes_unscored_pairs_before_merging() -> None:
     assert average_linkage(4, edges, 0.4, complete=lambda ps: [0.5] * len(ps)) == [0, 0, 0, 0]
     # a story already formed is never split, and a new item joins it on the average
     assert average_linkage(3, {(0, 2): 0.9}, 0.4, complete=lambda ps: [0.1] * len(ps), initial=[[0, 1]]) == [0, 0, 0]
+
+
+def test_average_linkage_keeps_clusters_a_stream_would_have_closed_apart() -> None:
+    d = dt.date(2025, 3, 1)
+    edges = {(0, 1): 0.9, (1, 2): 0.9, (0, 2): 0.9}
+    # item 2 is dated 30 days after the last of {0, 1}: with a 21-day gap rule it starts its own cluster
+    dates = [d, d + dt.timedelta(days=2), d + dt.timedelta(days=32)]
+    assert average_linkage(3, edges, 0.4, dates=dates, max_gap_days=21) == [0, 0, 2]
+    assert average_linkage(3, edges, 0.4, dates=dates, max_gap_days=40) == [0, 0, 0]
+    assert average_linkage(3, edges, 0.4, dates=dates) == [0, 0, 0]  # no rule without a gap
+    # an undated item joins either side, and a span grown by a join is what the next merge is measured from
+    assert average_linkage(3, edges, 0.4, dates=[d, None, d + dt.timedelta(days=32)], max_gap_days=21) == [0, 0, 2]
+    chain = [d, d + dt.timedelta(days=15), d + dt.timedelta(days=30)]
+    assert average_linkage(3, edges, 0.4, dates=chain, max_gap_days=21) == [0, 0, 0]
 
 
 def test_ingest_continues_from_a_batch_recluster(examples_dir: Path, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ _MAX_LEFT = max(left for _, left in _ORDERS)
 _MAX_RIGHT = max(n - 1 - left for n, left in _ORDERS)
 _CNN = 256
 _EMB = 512
+_MIN_ROWS = 16  # fewer rows than this go through BLAS padded (see _mm)
 _TOKEN_BUDGET = 384  # tokens per micro-batch (as the encoder's own forward pass)
 _SEGMENT = re.compile("\u2581[^\u2581]*|[^\u2581]+")
 _NEEDED = ("table", "scale", "lo", "proj_W", "proj_b", "ln_g_all", "ln_b_all", "w1", "b1", "w2", "b2", "ln_g",
@@ -127,7 +128,7 @@ class TokenCachedEncoder:
         emb = b.table[ids].astype(np.float32)
         emb *= b.scale[chunk, None]
         emb += b.lo[chunk, None]
-        x = emb @ b.proj_W
+        x = _mm(emb, b.proj_W)
         x += b.proj_b
         _layernorm(x, b.ln_g_all, b.ln_b_all, b.eps)
         self.x[rows] = x
@@ -135,7 +136,7 @@ class TokenCachedEncoder:
         for i, (n, _left) in enumerate(_ORDERS):
             xs = x[:, i * _CNN:(i + 1) * _CNN]
             for j in range(n):
-                self.p[rows, off:off + _CNN] = xs @ self.w1_blocks[i][j]
+                self.p[rows, off:off + _CNN] = _mm(xs, self.w1_blocks[i][j])
                 off += _CNN
 
     # ---- forward pass ---------------------------------------------------------------------------------------
@@ -191,27 +192,39 @@ class TokenCachedEncoder:
             np.maximum(h, 0, out=h)
             h += x[:, i * _CNN:(i + 1) * _CNN]
             buf[:n_tokens] = h
-            c2 = buf[pos[:, lo:lo + n]].reshape(n_tokens, n * _CNN) @ b.w2[i]
+            c2 = _mm(buf[pos[:, lo:lo + n]].reshape(n_tokens, n * _CNN), b.w2[i])
             c2 += b.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
             feats[:, _EMB + i * _CNN:_EMB + (i + 1) * _CNN] = c2
 
         _layernorm(feats, b.ln_g, b.ln_b, b.eps)
-        mean = np.add.reduceat(feats, starts, axis=0) @ b.cnn_W
+        mean = _mm(np.add.reduceat(feats, starts, axis=0), b.cnn_W)
         flens = lens.astype(np.float32)
         mean += flens[:, None] * b.cnn_b
         mean *= np.reciprocal(np.sqrt(flens))[:, None]
-        y0 = np.maximum(mean @ b.d0, 0)
-        y1 = mean @ b.p1
-        y1 += y0 @ b.d1
+        y0 = np.maximum(_mm(mean, b.d0), 0)
+        y1 = _mm(mean, b.p1)
+        y1 += _mm(y0, b.d1)
         np.maximum(y1, 0, out=y1)
-        y2 = np.maximum(y1 @ b.d2, 0)
-        z = y1 @ b.p3
-        z += y2 @ b.d3
+        y2 = np.maximum(_mm(y1, b.d2), 0)
+        z = _mm(y1, b.p3)
+        z += _mm(y2, b.d3)
         np.tanh(z, out=z)
         z *= np.reciprocal(np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), b.eps, None)))[:, None]
         out[:] = z
+
+
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` with each row's result independent of how many rows ``a`` has: BLAS multiplies a few rows with
+    other kernels (another order of summation, last-bit differences), so fewer than ``_MIN_ROWS`` rows are padded
+    with zeros.  A text's vector then does not depend on the texts encoded with it (runners that batch differently
+    get the same vectors, bit for bit)."""
+    if len(a) >= _MIN_ROWS:
+        return a @ b
+    padded = np.zeros((_MIN_ROWS, a.shape[1]), dtype=a.dtype)
+    padded[: len(a)] = a
+    return (padded @ b)[: len(a)]
 
 
 def _window_index(starts: np.ndarray, lens: np.ndarray, n_tokens: int) -> np.ndarray:

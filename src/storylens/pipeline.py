@@ -660,30 +660,35 @@ def analyze_items(items: Iterable[Item], settings: Settings | None = None,
     from storylens.clean import FurnitureModel
 
     furniture = FurnitureModel()
-    for batch in batched(read_items(items, settings), batch_size):
-        arts: list[Article] = []
-        for r in batch:
-            if isinstance(r, ReadError):
+    try:
+        for batch in batched(read_items(items, settings), batch_size):
+            arts: list[Article] = []
+            for r in batch:
+                if isinstance(r, ReadError):
+                    if on_error:
+                        on_error(ItemResult(source=r.source, status="rejected", reason=r.reason, stage=r.stage))
+                    continue
+                furniture.observe(r)
+                try:
+                    a = comps.prepare(r, furniture)
+                except Exception as e:  # noqa: BLE001
+                    if on_error:
+                        on_error(ItemResult(source=r.source, id=r.key, status="rejected", stage="clean",
+                                            reason=str(e)))
+                    continue
+                arts.append(a)
+            for a in dedupe_order(arts):
+                a.duplicate_of, a.duplicate_kind = deduper.check_and_add(a)
+            done = comps.start(arts, set())()  # on the worker processes when the input is large enough
+            for a, stage, reason in done.failed:
                 if on_error:
-                    on_error(ItemResult(source=r.source, status="rejected", reason=r.reason, stage=r.stage))
-                continue
-            furniture.observe(r)
-            try:
-                a = comps.prepare(r, furniture)
-            except Exception as e:  # noqa: BLE001
-                if on_error:
-                    on_error(ItemResult(source=r.source, id=r.key, status="rejected", stage="clean", reason=str(e)))
-                continue
-            arts.append(a)
-        for a in dedupe_order(arts):
-            a.duplicate_of, a.duplicate_kind = deduper.check_and_add(a)
-        ok, bad = comps.analyze(arts)
-        for a, reason in bad:
-            if on_error:
-                on_error(ItemResult(source=a.source, id=a.id, status="rejected", stage="analyze", reason=reason))
-        refine_weekday_dates(ok)
-        resolver.resolve(ok)
-        yield from ok
+                    on_error(ItemResult(source=a.source, id=a.id, status="rejected", stage=stage, reason=reason))
+            ok = done.analyzed
+            refine_weekday_dates(ok)
+            resolver.resolve(ok)
+            yield from ok
+    finally:
+        comps.close()
 
 
 def score_pairs(pairs: Iterable[Mapping[str, Any]], settings: Settings | None = None,

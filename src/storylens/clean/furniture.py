@@ -91,27 +91,36 @@ class FurnitureModel:
     def _k(outlet: str, line: str) -> str:
         return hashlib.blake2b(f"{outlet.casefold()}\x1f{line_key(line)}".encode(), digest_size=10).hexdigest()
 
-    def observe(self, doc: RawDocument | Iterable[str], outlet: str | None = None, key: str | None = None) -> None:
-        """Count the lines of one article (a raw document, or its lines with ``outlet`` and ``key``)."""
+    def line_keys(self, doc: RawDocument | Iterable[str], outlet: str | None = None, key: str | None = None
+                  ) -> tuple[str, list[str]] | None:
+        """(the article's key, the keys of its candidate lines) as :meth:`observe` counts them; None when the
+        article has no body or no known outlet."""
         if isinstance(doc, RawDocument):
             from storylens.clean.prepare import body_of, outlet_key
 
             try:
                 body = body_of(doc)
             except ValueError:
-                return
+                return None
             lines = body.text.split("\n")
             outlet = outlet or outlet_key(doc, body)
             key = key or doc.key
         else:
             lines = list(doc)
         if not outlet:
-            return
+            return None
         doc_key = hashlib.blake2b((key or "\n".join(lines)).encode(), digest_size=8).hexdigest()
-        for ln in {ln.strip() for ln in normalise_text("\n".join(lines)).split("\n")}:
-            if not ln or n_words(ln) > self.max_words or not line_key(ln):
-                continue
-            k = self._k(outlet, ln)
+        keys = {self._k(outlet, ln) for ln in {ln.strip() for ln in normalise_text("\n".join(lines)).split("\n")}
+                if ln and n_words(ln) <= self.max_words and line_key(ln)}
+        return doc_key, sorted(keys)
+
+    def observe(self, doc: RawDocument | Iterable[str], outlet: str | None = None, key: str | None = None) -> None:
+        """Count the lines of one article (a raw document, or its lines with ``outlet`` and ``key``)."""
+        found = self.line_keys(doc, outlet, key)
+        if found is None:
+            return
+        doc_key, keys = found
+        for k in keys:
             if k in self._furniture:
                 continue
             seen = self._seen.setdefault(k, [])
@@ -128,6 +137,12 @@ class FurnitureModel:
         excess = len(self._seen) - (3 * self.max_candidates) // 4
         for k in [k for k, v in self._seen.items() if len(v) < 2][:excess]:
             del self._seen[k]
+
+    def with_furniture(self, keys: Iterable[str]) -> FurnitureModel:
+        """A model of the same parameters that knows exactly these furniture line keys (and no candidates)."""
+        m = FurnitureModel(self.min_articles, self.max_words, self.max_candidates)
+        m._furniture = set(keys)
+        return m
 
     def is_furniture(self, line: str, outlet: str | None) -> bool:
         return bool(outlet) and self._k(outlet or "", line) in self._furniture

@@ -45,7 +45,7 @@ from storylens.model import Article, Entity, RawDocument, ReadError, to_jsonable
 from storylens.settings import Settings
 
 if TYPE_CHECKING:
-    from pyspark import RDD
+    from pyspark import RDD, Broadcast
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
@@ -293,54 +293,50 @@ def _match(by_uri: dict[str, InputFile], uri: str) -> InputFile:
 # ---- clean ---------------------------------------------------------------------------------------------------
 
 
-def learn_furniture(docs: RDD[tuple[Ordinal, RawDocument]]) -> Any:
-    """The furniture model over the whole input, as a model that observed every document.
+def learn_furniture(docs: RDD[tuple[Ordinal, RawDocument]], batch_of: RDD[tuple[Ordinal, int]]) -> dict[str, int]:
+    """Furniture as the local runner learns it: each line key (per outlet) with the first assignment batch from
+    which it is furniture.
 
-    The model counts, per (outlet, line), the distinct articles that carry the line, which does not depend on
-    the order of observation: each partition observes its documents, the (line, articles) counts are combined
-    by a Spark reduce and only the lines that reach ``min_articles`` (the furniture: small) reach the driver.
-    """
+    The local runner observes a batch's documents, then cleans them: a line is furniture for a batch once
+    ``min_articles`` distinct documents of that batch or earlier carry it.  Each partition lists the (batch,
+    document) pairs of every candidate line; a Spark reduce keeps, per line, the earliest ``min_articles`` distinct
+    documents, so only the lines that reach furniture (small) come to the driver, with the batch of the last of
+    them.  (The local model also forgets once-seen candidates past ``max_candidates`` lines, on very long runs:
+    there the two can differ.)"""
     from storylens.clean import FurnitureModel
 
-    proto = FurnitureModel()
-    need = proto.min_articles
+    need = FurnitureModel().min_articles
 
-    def part(it: Iterable[tuple[Ordinal, RawDocument]]) -> Iterator[tuple[str, list[str]]]:
+    def part(it: Iterable[tuple[Ordinal, tuple[RawDocument, int]]]) -> Iterator[tuple[str, list[tuple[int, str]]]]:
         m = FurnitureModel()
-        for _, raw in it:
-            m.observe(raw)
-        state = json.loads(m.to_json())
-        for k in state.get("furniture", []):
-            yield k, [f"*{i}" for i in range(need)]  # already furniture in this partition
-        yield from state.get("seen", {}).items()
+        for _, (raw, batch) in it:
+            found = m.line_keys(raw)
+            if found is not None:
+                for k in found[1]:
+                    yield k, [(batch, found[0])]
 
-    def union(a: list[str], b: list[str]) -> list[str]:
-        out = list(a)
-        for x in b:
-            if len(out) >= need:
-                break
-            if x not in out:
-                out.append(x)
-        return out
+    def earliest(a: list[tuple[int, str]], b: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        first: dict[str, int] = {}
+        for batch, doc in sorted(a + b):
+            first.setdefault(doc, batch)
+        return sorted((v, k) for k, v in first.items())[:need]
 
-    keys = (docs.mapPartitions(part).reduceByKey(union).filter(lambda kv: len(kv[1]) >= need).keys().collect())
-    state = json.loads(proto.to_json())
-    state["furniture"] = sorted(keys)
-    state["seen"] = {}
-    return FurnitureModel.from_json(json.dumps(state))
+    pairs = docs.join(batch_of).mapPartitions(part).reduceByKey(earliest).filter(lambda kv: len(kv[1]) >= need)
+    return {k: v[need - 1][0] for k, v in pairs.collect()}
 
 
-def _prepare_partition(settings: Settings, furniture_json: str) -> Callable[[Iterable[tuple[Ordinal, RawDocument]]],
-                                                                        Iterator[Item]]:
-    def run(it: Iterable[tuple[Ordinal, RawDocument]]) -> Iterator[Item]:
+def _prepare_partition(settings: Settings, since: Broadcast[dict[str, int]]
+                       ) -> Callable[[Iterable[tuple[Ordinal, tuple[RawDocument, int]]]], Iterator[Item]]:
+    def run(it: Iterable[tuple[Ordinal, tuple[RawDocument, int]]]) -> Iterator[Item]:
         from storylens.clean import FurnitureModel
 
-        key = "furniture:" + furniture_json
-        furniture = _CACHE.get(key)
-        if furniture is None:
-            furniture = _CACHE[key] = FurnitureModel.from_json(furniture_json)
+        proto = FurnitureModel()
+        models: dict[int, FurnitureModel] = {}  # batch -> the furniture known when it is cleaned
         comp = components(settings)
-        for ordinal, raw in it:
+        for ordinal, (raw, batch) in it:
+            furniture = models.get(batch)
+            if furniture is None:
+                furniture = models[batch] = proto.with_furniture(k for k, b in since.value.items() if b <= batch)
             try:
                 yield ("art", (ordinal, comp.prepare(raw, furniture)))
             except Exception as e:  # noqa: BLE001 - one bad item never stops the job
@@ -725,8 +721,9 @@ def run(spark: SparkSession, inputs: Sequence[str], out: str, settings: Settings
     items.unpersist()
     lap("read")
 
-    furniture_json = learn_furniture(docs).to_json()
-    prepared_items = docs.mapPartitions(_prepare_partition(settings, furniture_json)).persist(keep)
+    since = sc.broadcast(learn_furniture(docs, docs_by_ordinal))
+    prepared_items = (docs.join(docs_by_ordinal, n).mapPartitions(_prepare_partition(settings, since))
+                      .persist(keep))
     errors += prepared_items.filter(lambda x: x[0] == "err").map(lambda x: x[1]).collect()
     prepared = _first_of_each_id(prepared_items.filter(lambda x: x[0] == "art").map(lambda x: x[1]))
     prepared = prepared.persist(keep)

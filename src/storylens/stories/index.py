@@ -46,6 +46,7 @@ class CandidateIndex:
         self._ids: list[str | None] = []
         self._slot: dict[str, int] = {}
         self._free: list[int] = []
+        self._live = np.zeros(64, dtype=bool)  # slots holding an article
         self._postings: dict[str, dict[str, float]] = {}
         self._keys: dict[str, list[tuple[str, float]]] = {}
 
@@ -68,7 +69,9 @@ class CandidateIndex:
                 grown = np.zeros((2 * len(self._vecs), DIM), dtype=np.float32)
                 grown[: len(self._vecs)] = self._vecs
                 self._vecs = grown
+                self._live = np.concatenate([self._live, np.zeros(len(self._live), dtype=bool)])
         self._vecs[i] = s.doc
+        self._live[i] = True
         self._slot[s.id] = i
         norm = (s.terms_norm ** 2 + s.names_norm ** 2) ** 0.5 or 1.0
         keys = [(k, v / norm) for k, v in _keys(s, KEYS_PER_ARTICLE)]
@@ -82,6 +85,7 @@ class CandidateIndex:
             return
         self._ids[i] = None
         self._vecs[i] = 0.0
+        self._live[i] = False
         self._free.append(i)
         for k, _ in self._keys.pop(article_id, []):
             post = self._postings.get(k)
@@ -100,7 +104,7 @@ class CandidateIndex:
         n = len(self._ids)
         if n and k > 0:
             sims = self._vecs[:n] @ s.doc
-            sims[[i for i in self._free if i < n]] = -np.inf
+            sims[~self._live[:n]] = -np.inf
             own = self._slot.get(s.id)
             if own is not None:
                 sims[own] = -np.inf

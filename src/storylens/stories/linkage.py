@@ -9,6 +9,7 @@ same test the streaming assigner applies to an article and a story.  Determinist
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
@@ -27,16 +28,22 @@ def spread(members: Sequence[T], cap: int) -> list[T]:
 
 def average_linkage(n: int, edges: Mapping[tuple[int, int], float], threshold: float,
                     complete: Complete | None = None, cap: int = 24,
-                    initial: Sequence[Sequence[int]] = ()) -> list[int]:
+                    initial: Sequence[Sequence[int]] = (), dates: Sequence[dt.date | None] | None = None,
+                    max_gap_days: int | None = None) -> list[int]:
     """Cluster label of each of ``n`` items linked by ``edges`` ({(i, j): probability}).  A label is the smallest
     item index of its cluster.  Without ``complete``, pairs never scored count as probability 0.  ``initial``:
-    groups of items that start as one cluster (stories already formed); they are never split."""
+    groups of items that start as one cluster (stories already formed); they are never split.  With ``dates`` and
+    ``max_gap_days``, two clusters whose dated items lie more than ``max_gap_days`` apart (the last date of one
+    before the first of the other) never merge: a stream would have closed the earlier one by then."""
     known: dict[tuple[int, int], float] = {}
     for (i, j), p in edges.items():
         if i != j:
             key = (i, j) if i < j else (j, i)
             known[key] = max(known.get(key, 0.0), float(p))
     members: list[list[int]] = [[i] for i in range(n)]
+    # each cluster's span of dates (None: no dated item), for the gap rule
+    day = list(dates) if dates is not None and max_gap_days is not None else [None] * n
+    span: list[tuple[dt.date, dt.date] | None] = [(d, d) if d is not None else None for d in day]
     parent = list(range(n))
     version = [0] * n
     for group in initial:
@@ -46,6 +53,7 @@ def average_linkage(n: int, edges: Mapping[tuple[int, int], float], threshold: f
             members[x] = []
         if g:
             members[g[0]] = g
+            span[g[0]] = _union(*(span[x] for x in g))
     # adj[a][b] = (sum, count) of the known probabilities between the members of clusters a and b
     adj: list[dict[int, list[float]]] = [{} for _ in range(n)]
     for (i, j), p in known.items():
@@ -76,6 +84,8 @@ def average_linkage(n: int, edges: Mapping[tuple[int, int], float], threshold: f
         neg, a, b, va, vb, checked = heapq.heappop(heap)
         if parent[a] != a or parent[b] != b or version[a] != va or version[b] != vb:
             continue  # stale: one side has merged since
+        if max_gap_days is not None and _apart(span[a], span[b], max_gap_days):
+            continue
         if not checked:
             value = exact(a, b)
             if value < threshold:
@@ -86,6 +96,7 @@ def average_linkage(n: int, edges: Mapping[tuple[int, int], float], threshold: f
         parent[b] = a  # a < b: the smaller id stays
         members[a] = sorted(members[a] + members[b])
         members[b] = []
+        span[a] = _union(span[a], span[b])
         version[a] += 1
         adj[a].pop(b, None)
         for x, (s, c) in adj[b].items():
@@ -110,3 +121,16 @@ def average_linkage(n: int, edges: Mapping[tuple[int, int], float], threshold: f
         return i
 
     return [root(i) for i in range(n)]
+
+
+def _union(*spans: tuple[dt.date, dt.date] | None) -> tuple[dt.date, dt.date] | None:
+    known = [x for x in spans if x is not None]
+    if not known:
+        return None
+    return min(x[0] for x in known), max(x[1] for x in known)
+
+
+def _apart(a: tuple[dt.date, dt.date] | None, b: tuple[dt.date, dt.date] | None, days: int) -> bool:
+    if a is None or b is None:
+        return False
+    return max((b[0] - a[1]).days, (a[0] - b[1]).days) > days

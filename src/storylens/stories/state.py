@@ -38,6 +38,7 @@ class StoryState:
     last_arrival: int = 0  # the stream's arrival counter when the story last received an article
     closed: bool = False
     created: int = 0  # the stream's arrival counter when the story was founded: the older story keeps its id
+    _key_set: frozenset[str] | None = field(default=None, repr=False, compare=False)  # lookup keys, until it changes
 
     def lookup_keys(self, limit: int = 64) -> list[str]:
         """The lookup keys of the story (its members' rarest names and terms), by how many members carry them."""
@@ -49,9 +50,12 @@ class StoryState:
         return [k for k, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
 
     def lookup_key_set(self) -> frozenset[str]:
-        return frozenset(self.lookup_keys())
+        if self._key_set is None:
+            self._key_set = frozenset(self.lookup_keys())
+        return self._key_set
 
     def add(self, s: ArticleSignals, arrival: int) -> None:
+        self._key_set = None
         last = next(reversed(self.members.values()), None)
         self.members[s.id] = s
         if last is not None and (s.arrival, s.id) < (last.arrival, last.id):  # members stay in arrival order
@@ -62,6 +66,7 @@ class StoryState:
             self.last = s.date if self.last is None else max(self.last, s.date)
 
     def remove(self, article_id: str) -> None:
+        self._key_set = None
         self.members.pop(article_id, None)
         dates = [m.date for m in self.members.values() if m.date is not None]
         self.first, self.last = (min(dates), max(dates)) if dates else (None, None)

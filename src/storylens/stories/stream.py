@@ -306,7 +306,8 @@ class StoryStream:
         probs = self.scorer.matrix(nodes, pairs) if pairs else np.zeros(0)
         labels = average_linkage(len(nodes), dict(zip(pairs, probs.tolist(), strict=True)), st.link_threshold,
                                  complete=lambda more: self.scorer.matrix(nodes, list(more)).tolist(),
-                                 cap=st.story_members, initial=groups)
+                                 cap=st.story_members, initial=groups, dates=[m.date for m in nodes],
+                                 max_gap_days=st.close_after_days)
         # read the clusters: a cluster holding stories keeps the oldest one's id (the others merge into it)
         out: dict[str, str] = {}
         clusters: dict[int, list[int]] = {}
