@@ -3,8 +3,9 @@ component cache."""
 
 from __future__ import annotations
 
+from storylens.graph import components_of
 from storylens.settings import Settings
-from storylens.spark.runner import BAND_ROWS, _bands, _components_of, components
+from storylens.spark.runner import BAND_ROWS, _bands, components
 
 
 def test_banding_keys_exact_copies_and_shared_runs() -> None:
@@ -20,8 +21,8 @@ def test_banding_keys_exact_copies_and_shared_runs() -> None:
 
 
 def test_connected_components() -> None:
-    comp = _components_of([("a", "b"), ("c", "b"), ("x", "y")])
-    assert comp["a"] == comp["b"] == comp["c"] == "a" and comp["x"] == comp["y"] == "x"
+    comp = components_of([("a", "b"), ("c", "b"), ("x", "y")])
+    assert comp == {"a": "a", "b": "a", "c": "a", "x": "x", "y": "x"}
 
 
 def test_components_are_cached_per_process() -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import Indel
 
 from storylens.compare.names import acronym
+from storylens.graph import components
 from storylens.model import Article, DiffOp, MutationKind, QuoteChange
 from storylens.text.stopwords import STOPWORDS
 from storylens.text.tokens import Tok, tokenize
@@ -163,13 +164,6 @@ def _letters(run: list[Tok]) -> str | None:
     return None
 
 
-def _find(parent: list[int], x: int) -> int:
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
-
-
 def _same_name(u: Unit, v: Unit) -> bool:
     if (u.entity and u.entity == v.entity) or _same_surface(u, v):
         return True
@@ -185,13 +179,9 @@ def _same_name(u: Unit, v: Unit) -> bool:
 def unify_names(a: list[Unit], b: list[Unit]) -> None:
     """Give names that are one name written differently one key across the two texts."""
     names = [u for u in a + b if u.is_name]
-    parent = list(range(len(names)))
-    for i, u in enumerate(names):
-        for j in range(i):
-            if _same_name(u, names[j]):
-                parent[_find(parent, i)] = _find(parent, j)
-    for i, u in enumerate(names):
-        u.key = f"NAME#{_find(parent, i)}"
+    same = [(i, j) for i, u in enumerate(names) for j in range(i) if _same_name(u, names[j])]
+    for u, label in zip(names, components(len(names), same), strict=True):
+        u.key = f"NAME#{label}"
 
 
 # ---- word classes ------------------------------------------------------------------------------------------

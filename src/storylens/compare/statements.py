@@ -39,6 +39,7 @@ from rapidfuzz.distance import LCSseq
 from storylens.compare.chronology import time_order
 from storylens.compare.embedding import CachedEmbed
 from storylens.compare.names import same_speaker
+from storylens.graph import components
 from storylens.model import Article, Quote
 from storylens.text.scripts import script_language
 from storylens.text.sentences import split_sentences
@@ -448,13 +449,6 @@ def cut_statements(ps: list[Piece], rels: list[Relation]) -> list[Piece]:
 # ---- grouping ----------------------------------------------------------------------------------------------
 
 
-def _find(parent: list[int], x: int) -> int:
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
-
-
 def group_statements(articles: Sequence[Article], embed: CachedEmbed | None) -> Grouping:
     """Pieces of every quote of ``articles`` grouped by statement (singletons included; groups without a direct
     or partial quote dropped)."""
@@ -466,12 +460,9 @@ def group_statements(articles: Sequence[Article], embed: CachedEmbed | None) -> 
     cut = cut_statements(pieces, first_rels)
     rels = relations(cut, embed if multilingual else None) if len(cut) != len(pieces) else \
         [replace(r) for r in first_rels]
-    parent = list(range(len(cut)))
-    for r in rels:
-        parent[_find(parent, r.a)] = _find(parent, r.b)
     members: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(cut)):
-        members[_find(parent, i)].append(i)
+    for i, label in enumerate(components(len(cut), ((r.a, r.b) for r in rels))):
+        members[label].append(i)
     groups = []
     for g in members.values():
         g = _no_self_overlap(cut, g)

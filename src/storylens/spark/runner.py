@@ -403,7 +403,9 @@ def dedupe(spark: SparkSession, arts: RDD[tuple[Ordinal, Article]], settings: Se
     pairs = [(r["root"], r["id"]) for r in edges.collect()]
     if not pairs:
         return {}
-    comp = _components_of(pairs)
+    from storylens.graph import components_of
+
+    comp = components_of(pairs)
 
     def replay(group: tuple[str, Iterable[tuple[Ordinal, Article]]]) -> Iterator[tuple[str, tuple[str, str]]]:
         from storylens import pipeline
@@ -421,24 +423,6 @@ def dedupe(spark: SparkSession, arts: RDD[tuple[Ordinal, Article]], settings: Se
              .groupByKey().flatMap(replay).collect())
     bc.unpersist()
     return dict(found)
-
-
-def _components_of(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Union-find over an edge list: ``{node: component root}``."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {x: find(x) for x in list(parent)}
 
 
 # ---- analyze, entities, embed --------------------------------------------------------------------------------
