@@ -29,10 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _storydata as sd  # noqa: E402
 from storylens.settings import StorySettings  # noqa: E402
-from storylens.stories.index import CandidateIndex  # noqa: E402
-from storylens.stories.recluster import batch_signals  # noqa: E402
+from storylens.stories.recluster import batch_signals, context_pairs  # noqa: E402
 from storylens.stories.scorer import DEFAULT_MODEL, TreeModel  # noqa: E402
-from storylens.stories.signals import FEATURES, observe, pair_features  # noqa: E402
+from storylens.stories.signals import FEATURES, pair_features  # noqa: E402
 
 CLUSTER_SETS = ("ecbplus-dev", "neus-dev", "neus-stream-dev", "gunviolence-dev", "wmt-ruen-dev", "wmt-ruen-halves-dev")
 # +1: more of it can only make "same story" more likely; -1: less likely; 0: free
@@ -53,24 +52,6 @@ def half_of(name: str, story: str, topic: dict[str, str] | None = None, article:
     if name == "ecbplus-dev" and topic is not None and article is not None:
         return "fit" if int(topic[article]) % 2 == 1 else "report"
     return "fit" if _bit(story) == 1 else "report"
-
-
-def context_pairs(sigs: list[Any], k: int) -> list[tuple[int, int]]:
-    """The candidate pairs of ``sigs`` (as ``recluster`` scores them), each article's closest candidate recorded as
-    the context of the relative features."""
-    index = CandidateIndex()
-    for s in sigs:
-        index.add(s)
-    pos = {s.id: i for i, s in enumerate(sigs)}
-    pairs: set[tuple[int, int]] = set()
-    for i, s in enumerate(sigs):
-        for other in index.nearest(s, k):
-            j = pos[other]
-            pairs.add((min(i, j), max(i, j)))
-    cands = sorted(pairs)
-    for i, j in cands:
-        observe(sigs[i], sigs[j])
-    return cands
 
 
 def cluster_pairs(name: str, settings: StorySettings) -> dict[str, Any]:

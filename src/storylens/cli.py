@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -363,18 +363,8 @@ def cluster(
 
     The whole input is known up front, so after the streaming ingest the stories are rebuilt by the batch
     re-clustering (as `storylens recluster` does for a back-fill), which sees every article at once."""
-    from storylens.corpus import Corpus
-
-    with tempfile.TemporaryDirectory(prefix="storylens-") as tmp:
-        c = Corpus(f"sqlite:///{tmp}/cluster.db")
-        c.settings.ingest.allow_private_urls = allow_private
-        report = c.ingest(inputs, link=False)
-        for r in report.rejected:
-            err.print(f"[red]rejected[/red] {r.source}: {r.reason}")
-        c.recluster()
-        obj = clusters_contract(list(reversed(c.stories())), list(c.narratives()))
-        c.close()
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=None if fmt == Fmt.jsonl else 1) + "\n")
+    _one_shot(inputs, allow_private, fmt, lambda c: clusters_contract(list(reversed(c.stories())),
+                                                                      list(c.narratives())))
 
 
 # ---- compare -------------------------------------------------------------------------------------------------
@@ -389,16 +379,21 @@ def spread(
     Prints the stories (as `storylens cluster`, each with its cited summary) and every quote group carried by at
     least two articles: the statement as first reported, the first report, and each report's text, offsets into
     the `analyze` text, speaker and changes against the first report."""
+    _one_shot(inputs, allow_private, fmt, lambda c: c.spread([s.id for s in reversed(c.stories())]))
+
+
+def _one_shot(inputs: list[str], allow_private: bool, fmt: Fmt, result: Callable[[Any], Any]) -> None:
+    """Ingest into a temporary store, re-cluster it in batch (the whole input is known), print ``result(corpus)``."""
     from storylens.corpus import Corpus
 
     with tempfile.TemporaryDirectory(prefix="storylens-") as tmp:
-        c = Corpus(f"sqlite:///{tmp}/spread.db")
+        c = Corpus(f"sqlite:///{tmp}/one-shot.db")
         c.settings.ingest.allow_private_urls = allow_private
-        report_ = c.ingest(inputs, link=False)
-        for r in report_.rejected:
+        report = c.ingest(inputs, link=False)
+        for r in report.rejected:
             err.print(f"[red]rejected[/red] {r.source}: {r.reason}")
         c.recluster()
-        obj = c.spread([s.id for s in reversed(c.stories())])
+        obj = result(c)
         c.close()
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=None if fmt == Fmt.jsonl else 1) + "\n")
 

@@ -40,21 +40,28 @@ def batch_signals(articles: Sequence[Article], vectors: Sequence[ArticleVectors]
             for a, v in zip(articles, vectors, strict=True)]
 
 
-def cluster_signals(items: Sequence[ArticleSignals], scorer: SameStoryScorer, settings: StorySettings
-                    ) -> list[list[ArticleSignals]]:
-    """Average-linkage groups of ``items`` over the scored candidate pairs."""
+def context_pairs(items: Sequence[ArticleSignals], k: int) -> list[tuple[int, int]]:
+    """The candidate pairs of ``items`` (each article's ``k`` nearest by vector and by key overlap), in order; every
+    pair is recorded first as the context of the relative features (each article's closest candidate)."""
     index = CandidateIndex()
     for s in items:
         index.add(s)
     pos = {s.id: i for i, s in enumerate(items)}
     pairs: set[tuple[int, int]] = set()
     for i, s in enumerate(items):
-        for other in index.nearest(s, settings.candidates):
+        for other in index.nearest(s, k):
             j = pos[other]
             pairs.add((min(i, j), max(i, j)))
     ordered = sorted(pairs)
-    for i, j in ordered:  # the context of the relative features: each article's closest candidate
+    for i, j in ordered:
         observe(items[i], items[j])
+    return ordered
+
+
+def cluster_signals(items: Sequence[ArticleSignals], scorer: SameStoryScorer, settings: StorySettings
+                    ) -> list[list[ArticleSignals]]:
+    """Average-linkage groups of ``items`` over the scored candidate pairs."""
+    ordered = context_pairs(items, settings.candidates)
     probs = scorer.matrix(list(items), ordered)
     labels = average_linkage(len(items), dict(zip(ordered, probs.tolist(), strict=True)), settings.link_threshold,
                              complete=lambda more: scorer.matrix(list(items), list(more)).tolist(),
