@@ -52,8 +52,8 @@ CONTAIN = 0.8  # share of the shorter piece's words found in the longer one
 LONGER = 1.25  # a containing piece has at least this many times the words of the contained one (+1)
 TRANSLATION_COS = 0.72  # cosine of multilingual vectors for a translation
 MIN_STATEMENT_WORDS = 4  # shorter pieces (two- and three-word partial quotes) never cut a longer piece
-NEAR_DAYS = 3
-SAME_ARTICLE_WORDS = 6  # a statement repeated inside one article has at least this many words  # a short partial quote joins a longer one only this close in time
+NEAR_DAYS = 3  # a short partial quote joins a longer one only this close in time
+SAME_ARTICLE_WORDS = 6  # a statement repeated inside one article has at least this many words
 _EDGE = " \t\n\"'“”«»„‘’‚‹›"
 _SENTENCE_GAP = re.compile(r"[.!?;:…]")
 

@@ -371,13 +371,14 @@ class StoryStream:
         if keys and s.date is not None and self.settings.reopen_candidates > 0:
             window = dt.timedelta(days=self.settings.window_days)
             when = (s.date - window, s.date + window)  # the closed story's span must reach into this
-            closed = [sid for sid, p in self._pending.items() if set(keys) & p.lookup_key_set()
-                      and _overlaps(p, when)]
+            want = set(keys)
+            closed = [sid for sid, p in self._pending.items() if want & p.lookup_key_set() and _overlaps(p, when)]
             closed += [sid for sid in self.backend.find(keys, self.settings.reopen_candidates, when)
                        if sid not in self._pending]
+            closed = closed[: self.settings.reopen_candidates]  # only these are looked at: only these are loaded
             missing = [sid for sid in closed if sid not in out and sid not in self.active and sid not in self._pending]
             loaded = {x.id: x for x in self.backend.load(missing)}
-            for sid in closed[: self.settings.reopen_candidates]:
+            for sid in closed:
                 state = self._pending.get(sid) or loaded.get(sid)
                 if state is not None and sid not in out and _overlaps(state, when):
                     out[sid] = state
