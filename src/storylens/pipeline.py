@@ -534,31 +534,26 @@ class Runner:
     def link_narratives(self) -> None:
         """Narratives of every stored story, linked again from scratch in time order (after a batch
         re-clustering or a load); later ingests continue incrementally from them."""
-        import datetime as _dt
-
         from storylens.store.narratives import StoreNarratives
         from storylens.stories.narratives import NarrativeLinker
 
         states, _ = self._story_states()
         self.store.reset_narratives()
         linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
-        ordered = sorted(states, key=lambda s: (s.first or _dt.date.max, s.id))
+        ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
         for chunk in batched(ordered, ASSIGNMENT_BATCH):
             linker.update(chunk)
 
     def _story_states(self) -> tuple[list[Any], Any]:
         """Every stored story rebuilt as a story state from its articles (signals against the background of all of
         them, members numbered in publication order), and that background."""
-        import datetime as _dt
-
         from storylens.embed import ArticleVectors
         from storylens.stories.recluster import background, batch_signals
         from storylens.stories.state import StoryState
 
         stories = self.store.stories()
         ids = [aid for s in stories for aid in s.articles]
-        arts = sorted((a for a in self.store.articles(ids) if a.duplicate_of is None),
-                      key=lambda a: (a.published.value or _dt.date.max, a.id))
+        arts = sorted((a for a in self.store.articles(ids) if a.duplicate_of is None), key=_sort_key)
         vecs = self.store.embeddings([a.id for a in arts])
         keep = [a for a in arts if a.id in vecs]
         df = background(keep)
