@@ -346,6 +346,24 @@ def narratives(db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--format")] =
 
 
 @app.command()
+def check(db: DbOpt = None, limit: Annotated[int, typer.Option("--limit", min=1, help="items shown per broken invariant")] = 20,
+          fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
+    """Check the store's invariants (after a crash, a restart or a full disk): exit code 1 when one is broken."""
+    c = _corpus(db)
+    problems = c.check(limit)
+    if fmt is Fmt.table:
+        if problems:
+            for p in problems:
+                out.print(p)
+        else:
+            err.print(f"consistent: {c.store.count_articles()} articles in {c.store.count_stories()} stories")
+    else:
+        _emit_rows([{"problem": p} for p in problems], fmt, ["problem"], "problems")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
 def recluster(db: DbOpt = None, since: SinceOpt = None) -> None:
     """Rebuild stories in batch (for back-fills), optionally only from a date on."""
     c = _corpus(db)

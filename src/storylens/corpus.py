@@ -116,6 +116,12 @@ class Corpus:
     def errors(self) -> list[dict[str, Any]]:
         return self.store.errors()
 
+    def check(self, limit: int = 20) -> list[str]:
+        """What is inconsistent in the store (each broken invariant with the item breaking it); empty when every
+        original article is in exactly one stored story, no story is empty, every quote, quote group, comparison
+        and narrative points at stored rows and the search index holds each article once."""
+        return [str(v) for v in self.store.check(limit)]
+
     # ---- articles -----------------------------------------------------------------------------------------
     def articles(self, ids: Sequence[str] | None = None, *, outlet: str | None = None,
                  since: str | dt.date | None = None, until: str | dt.date | None = None,

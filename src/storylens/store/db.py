@@ -178,6 +178,12 @@ class Store:
         with self.session() as s:
             return s.scalar(select(ArticleRow.content_hash).where(ArticleRow.id == article_id))
 
+    def check(self, limit: int = 20) -> list[Any]:
+        """Every broken invariant (:class:`storylens.store.check.Violation`); empty when the store is consistent."""
+        from storylens.store.check import check_store
+
+        return check_store(self, limit)
+
     def count_articles(self) -> int:
         with self.session() as s:
             return int(s.scalar(select(func.count()).select_from(ArticleRow)) or 0)
