@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Text, cast, create_engine, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import Engine, Select, Text, cast, create_engine, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
@@ -96,6 +96,23 @@ class ArticleWrite:
     minhash: bytes | None = None
     embedding: tuple[str, bytes] | None = None  # (model, vectors)
     story_id: str | None = None
+
+
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+
+
+def _where_articles(q: S, outlet: str | None, since: dt.date | None, until: dt.date | None,
+                    story_id: str | None) -> S:
+    """``q`` narrowed to articles of an outlet (any case), published in a span, of a story."""
+    if outlet:
+        q = q.where(func.lower(ArticleRow.outlet) == outlet.lower())
+    if since:
+        q = q.where(ArticleRow.published >= since)
+    if until:
+        q = q.where(ArticleRow.published <= until)
+    if story_id:
+        q = q.where(ArticleRow.story_id == story_id)
+    return q
 
 
 WRITER_LOCK_KEY = 0x5701_7C3E  # PostgreSQL advisory lock id of storylens writers
@@ -377,14 +394,7 @@ class Store:
             q = select(ArticleRow.record).order_by(ArticleRow.seq)
             if ids is not None:
                 q = q.where(ArticleRow.id.in_(list(ids)))
-            if outlet:
-                q = q.where(func.lower(ArticleRow.outlet) == outlet.lower())
-            if since:
-                q = q.where(ArticleRow.published >= since)
-            if until:
-                q = q.where(ArticleRow.published <= until)
-            if story_id:
-                q = q.where(ArticleRow.story_id == story_id)
+            q = _where_articles(q, outlet, since, until, story_id)
             if limit is not None:
                 q = q.limit(limit).offset(offset)
             return [article_from_jsonable(r) for r in s.scalars(q)]
@@ -496,16 +506,9 @@ class Store:
                 needle = speaker.lower()
                 stmt = stmt.where(or_(func.lower(QuoteRow.speaker_name).contains(needle, autoescape=True),
                                       func.lower(QuoteRow.speaker_text).contains(needle, autoescape=True)))
-            if outlet:
-                stmt = stmt.where(func.lower(ArticleRow.outlet) == outlet.lower())
-            if since:
-                stmt = stmt.where(ArticleRow.published >= since)
-            if until:
-                stmt = stmt.where(ArticleRow.published <= until)
+            stmt = _where_articles(stmt, outlet, since, until, story_id)
             if article_id:
                 stmt = stmt.where(QuoteRow.article_id == article_id)
-            if story_id:
-                stmt = stmt.where(ArticleRow.story_id == story_id)
             if q:
                 stmt = stmt.where(func.lower(QuoteRow.text).contains(q.lower(), autoescape=True))
             if limit is not None:
