@@ -613,17 +613,14 @@ def _document_batches(items: Iterable[RawDocument | ReadError], n: int, emit: Ca
                       ) -> Iterator[list[RawDocument | ReadError]]:
     """Batches of ``n`` documents in reading order (what the Spark runner reproduces); read errors are reported as
     they come and take no place in a batch."""
-    batch: list[RawDocument | ReadError] = []
-    for it in items:
-        if isinstance(it, ReadError):
-            emit(ItemResult(source=it.source, status="rejected", reason=it.reason, stage=it.stage))
-            continue
-        batch.append(it)
-        if len(batch) >= n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    def documents() -> Iterator[RawDocument | ReadError]:
+        for it in items:
+            if isinstance(it, ReadError):
+                emit(ItemResult(source=it.source, status="rejected", reason=it.reason, stage=it.stage))
+            else:
+                yield it
+
+    yield from batched(documents(), n)
 
 
 def dedupe_order(articles: Sequence[Article]) -> list[Article]:
