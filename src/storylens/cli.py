@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -46,9 +46,17 @@ def _corpus(db: str | None) -> Any:
     return Corpus(db)
 
 
-def _fail(msg: str, code: int = 2) -> None:
+def _fail(msg: str, code: int = 2) -> NoReturn:
     err.print(f"[red]error:[/red] {msg}")
     raise typer.Exit(code)
+
+
+def _printed_as_json(obj: Any, fmt: Fmt) -> bool:
+    """Print ``obj`` as JSON unless a table was asked for; True when printed."""
+    if fmt == Fmt.table:
+        return False
+    out.print_json(json.dumps(obj, ensure_ascii=False))
+    return True
 
 
 def _check_date(value: str | None) -> str | None:
@@ -139,9 +147,7 @@ def show(article_id: str, db: DbOpt = None,
     a = c.article(article_id)
     if a is None:
         _fail(f"no article with id {article_id!r} (see `storylens articles`)", 1)
-        return
-    if fmt != Fmt.table:
-        out.print_json(json.dumps({**article_contract(a), "removed": to_jsonable(a.removed)}, ensure_ascii=False))
+    if _printed_as_json({**article_contract(a), "removed": to_jsonable(a.removed)}, fmt):
         return
     pub = a.published
     out.print(f"[bold]{a.title or '(no title)'}[/bold]")
@@ -237,7 +243,6 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         _fail(f"cannot read {path}: {e}", 2)
-        return ""
 
 
 # ---- quotes and entities -------------------------------------------------------------------------------------
@@ -278,9 +283,7 @@ def entity(name: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--form
     info = c.entity(name)
     if info is None:
         _fail(f"no entity named {name!r} (see `storylens entities`)", 1)
-        return
-    if fmt != Fmt.table:
-        out.print_json(json.dumps(to_jsonable(info), ensure_ascii=False))
+    if _printed_as_json(to_jsonable(info), fmt):
         return
     e = info.entity
     out.print(f"[bold]{e.name}[/bold] ({e.label}) · id {e.id}")
@@ -318,12 +321,9 @@ def story(
     s = c.story(story_id)
     if s is None:
         _fail(f"no story with id {story_id!r} (see `storylens stories`)", 1)
-        return
     arts = c.articles(s.articles)
     comparison = c.compare(story_id)
-    if fmt != Fmt.table:
-        out.print_json(json.dumps({"story": to_jsonable(s), "comparison": to_jsonable(comparison)},
-                                  ensure_ascii=False))
+    if _printed_as_json({"story": to_jsonable(s), "comparison": to_jsonable(comparison)}, fmt):
         return
     out.print(f"[bold]{s.title}[/bold]  ({s.id}, {s.first_seen} – {s.last_seen})")
     if s.keywords:
@@ -423,9 +423,7 @@ def quote(group_id: str, db: DbOpt = None, fmt: Annotated[Fmt, typer.Option("--f
     g = c.quote_group(group_id)
     if g is None:
         _fail(f"no quote group {group_id!r} (quote groups are listed by `storylens story ID`)", 1)
-        return
-    if fmt != Fmt.table:
-        out.print_json(json.dumps(g, ensure_ascii=False))
+    if _printed_as_json(g, fmt):
         return
     _print_quote_group(g)
 
@@ -469,7 +467,6 @@ def report(
         text = c.report(target, fmt)
     except KeyError as e:
         _fail(str(e.args[0]), 1)
-        return
     output.write_text(text, encoding="utf-8")
     err.print(f"wrote {output}")
 
