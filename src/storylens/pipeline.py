@@ -31,7 +31,6 @@ T = TypeVar("T")
 Status = Literal["new", "duplicate", "unchanged", "updated", "rejected"]
 EMBED_MODEL = "use-multilingual-v3"
 STREAM_MARKER = "story_stream:arrivals"  # the stream's arrival count as last committed (another writer changes it)
-FURNITURE_KEY = "furniture"
 ASSIGNMENT_BATCH = 64  # articles per batch (storylens.stories.stream.ASSIGNMENT_BATCH: both runners agree)
 
 
@@ -270,10 +269,9 @@ class Runner:
 
     # ---- streaming state ------------------------------------------------------------------------------
     def _load_furniture(self) -> Any:
-        from storylens.clean import FurnitureModel
+        from storylens.store.furniture import load_furniture
 
-        data = self.store.get_state(FURNITURE_KEY)
-        return FurnitureModel.from_json(data.decode("utf-8")) if data else FurnitureModel()
+        return load_furniture(self.store, self.settings.clean.repeated_line_min_articles)
 
     def open_stream(self) -> Any:
         """The story stream as the store holds it; stored originals it has not seen (a batch whose stream state
@@ -454,18 +452,19 @@ class Runner:
             v = batch.vectors.get(a.id)
             writes.append(ArticleWrite(a, session.deduper.signature(a),
                                        (EMBED_MODEL, v.to_bytes()) if v is not None else None, asg.story_of.get(a.id)))
-        state = {FURNITURE_KEY: session.furniture.to_json().encode("utf-8")}
+        furniture = session.furniture.changes()
         marker = str(asg.stream.meta.get("arrivals", 0)).encode() if asg.stream is not None else None
         try:
             errors = self.store.save_batch(
                 writes, run_id=run_id, entities=new_entities, stories=asg.stories, merges=asg.merges, moved=asg.moved,
-                deleted_stories=asg.deleted, stream=asg.stream, narratives=asg.narratives, state=state,
+                deleted_stories=asg.deleted, stream=asg.stream, narratives=asg.narratives, furniture=furniture,
                 complete_state={STREAM_MARKER: marker} if marker is not None else None)
         except Exception:  # noqa: BLE001 - the batch's own writes failed: one transaction per article instead
             log.warning("the batch could not be stored in one transaction: storing its articles one by one",
                         exc_info=True)
             self._store_one_by_one(batch, session, asg, new_entities, run_id)
             return
+        session.furniture.commit(furniture)
         for a, err in zip(ordered, errors, strict=True):
             if err is not None:
                 batch.results.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
@@ -493,11 +492,9 @@ class Runner:
             last = i == len(ordered) - 1
             v = batch.vectors.get(a.id)
             state: dict[str, bytes] = {}
-            if last:
-                state[FURNITURE_KEY] = session.furniture.to_json().encode("utf-8")
-                if asg.stream is not None and not failed:
-                    marker = str(asg.stream.meta.get("arrivals", 0)).encode()
-                    state[STREAM_MARKER] = marker
+            furniture = session.furniture.changes() if last else None
+            if last and asg.stream is not None and not failed:
+                state[STREAM_MARKER] = str(asg.stream.meta.get("arrivals", 0)).encode()
             try:
                 self.store.save_article(
                     a, run_id=run_id, minhash=session.deduper.signature(a),
@@ -507,12 +504,14 @@ class Runner:
                     moved=asg.moved if last else None, deleted_stories=asg.deleted if last else (),
                     stream=asg.stream if last and not failed else None,
                     narratives=asg.narratives if last and not failed else None,
-                    state=state, story_id=asg.story_of.get(a.id))
+                    state=state, furniture=furniture, story_id=asg.story_of.get(a.id))
             except Exception as e:  # noqa: BLE001 - the transaction rolled back; the batch goes on
                 batch.results.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
                                                 reason=f"could not be stored: {type(e).__name__}: {str(e)[:300]}"))
                 failed = True
                 continue
+            if furniture is not None:
+                session.furniture.commit(furniture)
             if last and STREAM_MARKER in state:
                 session.marker = state[STREAM_MARKER]
             batch.results.append(self._stored(batch, asg, a))

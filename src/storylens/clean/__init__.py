@@ -5,11 +5,11 @@
 """
 
 from storylens.clean.dates import infer_published, resolve_mentions
-from storylens.clean.furniture import Cleaned, FurnitureModel, clean_text, normalise_text
+from storylens.clean.furniture import Cleaned, FurnitureChanges, FurnitureModel, clean_text, normalise_text
 from storylens.clean.language import detect_language
 from storylens.clean.prepare import content_hash, prepare
 
 __all__ = [
-    "Cleaned", "FurnitureModel", "clean_text", "content_hash", "detect_language", "infer_published",
+    "Cleaned", "FurnitureChanges", "FurnitureModel", "clean_text", "content_hash", "detect_language", "infer_published",
     "normalise_text", "prepare", "resolve_mentions",
 ]

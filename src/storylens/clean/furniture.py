@@ -84,8 +84,13 @@ class FurnitureModel:
         self.min_articles = min_articles
         self.max_words = max_words
         self.max_candidates = max_candidates
+        if min_articles < 1 or max_words < 1 or max_candidates < 1:
+            raise ValueError(f"FurnitureModel needs min_articles, max_words and max_candidates of at least 1, not "
+                             f"{min_articles}, {max_words}, {max_candidates}")
         self._seen: dict[str, list[str]] = {}  # outlet|line key -> article keys (up to min_articles)
         self._furniture: set[str] = set()
+        self._changed: set[str] = set()  # keys counted or become furniture since the last commit()
+        self._dropped: set[str] = set()  # candidates forgotten since the last commit()
 
     @staticmethod
     def _k(outlet: str, line: str) -> str:
@@ -124,8 +129,11 @@ class FurnitureModel:
             if k in self._furniture:
                 continue
             seen = self._seen.setdefault(k, [])
-            if doc_key not in seen:
-                seen.append(doc_key)
+            if doc_key in seen:
+                continue
+            seen.append(doc_key)
+            self._changed.add(k)
+            self._dropped.discard(k)
             if len(seen) >= self.min_articles:
                 self._furniture.add(k)
                 del self._seen[k]
@@ -137,6 +145,36 @@ class FurnitureModel:
         excess = len(self._seen) - (3 * self.max_candidates) // 4
         for k in [k for k, v in self._seen.items() if len(v) < 2][:excess]:
             del self._seen[k]
+            self._changed.discard(k)
+            self._dropped.add(k)
+
+    # ---- incremental persistence: what changed since the last commit --------------------------------------
+    def changes(self) -> FurnitureChanges:
+        """The lines counted, become furniture or forgotten since the last :meth:`commit` (what a store writes
+        instead of the whole model)."""
+        return FurnitureChanges(
+            min_articles=self.min_articles,
+            furniture=sorted(k for k in self._changed if k in self._furniture),
+            seen={k: list(self._seen[k]) for k in sorted(self._changed) if k in self._seen},
+            dropped=sorted(self._dropped))
+
+    def commit(self, changes: FurnitureChanges) -> None:
+        """``changes`` are stored: forget them as pending (what changed since they were taken stays pending)."""
+        for k in changes.furniture:
+            self._changed.discard(k)
+        for k, arts in changes.seen.items():
+            if self._seen.get(k) == arts:
+                self._changed.discard(k)
+        self._dropped.difference_update(k for k in changes.dropped if k not in self._seen)
+
+    def load_lines(self, rows: Iterable[tuple[str, bool, list[str]]]) -> FurnitureModel:
+        """Fill an empty model from stored lines (key, is furniture, article keys); nothing is pending after."""
+        for k, is_furniture, arts in rows:
+            if is_furniture:
+                self._furniture.add(k)
+            else:
+                self._seen[k] = list(arts)
+        return self
 
     def with_furniture(self, keys: Iterable[str]) -> FurnitureModel:
         """A model of the same parameters that knows exactly these furniture line keys (and no candidates)."""
@@ -161,6 +199,20 @@ class FurnitureModel:
 
     def __len__(self) -> int:
         return len(self._furniture)
+
+
+@dataclass(slots=True)
+class FurnitureChanges:
+    """What a :class:`FurnitureModel` learned since its last commit: lines that became furniture, candidate lines
+    with the articles they were seen in, candidates forgotten."""
+
+    min_articles: int = 3  # the model's threshold: a line seen in this many articles is furniture
+    furniture: list[str] = field(default_factory=list)
+    seen: dict[str, list[str]] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.furniture or self.seen or self.dropped)
 
 
 # ---- cleaning -----------------------------------------------------------------------------------------

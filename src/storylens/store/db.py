@@ -228,17 +228,18 @@ class Store:
         deleted_stories: Iterable[str] = (),
         stream: Any = None,
         narratives: Any = None,
+        furniture: Any = None,
     ) -> None:
         """Write one article and everything derived from it in a single transaction (replacing an older copy).
 
         With the last article of a batch come the batch's story changes: changed stories, merges, deleted stories,
-        the articles that moved (their copies move with them), the story stream's changes (``StreamChanges``) and the
-        narrative changes (``NarrativeChanges``)."""
+        the articles that moved (their copies move with them), the story stream's changes (``StreamChanges``), the
+        narrative changes (``NarrativeChanges``) and what the furniture model learned (``FurnitureChanges``)."""
         with self.session.begin() as s:
             self._write_article(s, ArticleWrite(article, minhash, embedding, story_id), run_id, self._next_seq(s))
             for e in entities:
                 self._upsert_entity(s, e)
-            self._write_changes(s, stories, merges, moved, deleted_stories, stream, narratives, state)
+            self._write_changes(s, stories, merges, moved, deleted_stories, stream, narratives, state, furniture)
 
     def save_batch(
         self,
@@ -254,6 +255,7 @@ class Store:
         narratives: Any = None,
         state: dict[str, bytes] | None = None,
         complete_state: dict[str, bytes] | None = None,
+        furniture: Any = None,
     ) -> list[str | None]:
         """Write a batch of articles in one transaction, each article all or nothing (a savepoint of its own): an
         article that cannot be stored is rolled back alone and the others are stored.  Returns, per write, None or
@@ -277,7 +279,7 @@ class Store:
             complete = all(e is None for e in errors)
             self._write_changes(s, stories, merges, moved, deleted_stories, stream if complete else None,
                                 narratives if complete else None,
-                                {**(state or {}), **((complete_state or {}) if complete else {})})
+                                {**(state or {}), **((complete_state or {}) if complete else {})}, furniture)
         return errors
 
     def _next_seq(self, s: Session) -> int:
@@ -321,9 +323,10 @@ class Store:
 
     def _write_changes(self, s: Session, stories: Iterable[Story], merges: Iterable[StoryMerge],
                        moved: dict[str, str] | None, deleted_stories: Iterable[str], stream: Any, narratives: Any,
-                       state: dict[str, bytes] | None) -> None:
+                       state: dict[str, bytes] | None, furniture: Any = None) -> None:
         """A batch's story changes: changed stories, merges, deleted stories, the articles that moved (their copies
-        move with them), the story stream's changes and the narrative changes, and opaque state."""
+        move with them), the story stream's changes and the narrative changes, opaque state, and what the furniture
+        model learned."""
         stories = list(stories)
         merges = list(merges)
         for st in stories:
@@ -355,6 +358,10 @@ class Store:
             apply_narrative_changes(s, narratives)
         for key, data in (state or {}).items():
             self._put_state(s, key, data)
+        if furniture:
+            from storylens.store.furniture import apply_furniture_changes
+
+            apply_furniture_changes(s, furniture)
 
     def _span_from_members(self, s: Session, story_ids: Sequence[str]) -> None:
         """A story's shown first/last dates: the span of its members' publication dates, inferred ones included

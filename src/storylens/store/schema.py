@@ -241,4 +241,14 @@ class StreamDocFreqRow(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class FurnitureLineRow(Base):
+    """One line key of the learned furniture model (storylens.clean.furniture.FurnitureModel): furniture, or a
+    candidate with the keys of the articles it was seen in (comma-separated, fewer than the model's threshold)."""
+
+    __tablename__ = "furniture_lines"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    furniture: Mapped[bool] = mapped_column(Boolean, default=False)
+    articles: Mapped[str] = mapped_column(Text, default="")
+
+
 Index("ix_quotes_article_start", QuoteRow.article_id, QuoteRow.start)
