@@ -215,7 +215,8 @@ class Store:
             self._write_article(s, ArticleWrite(article, minhash, embedding, story_id), run_id, self._next_seq(s))
             for e in entities:
                 self._upsert_entity(s, e)
-            self._write_changes(s, stories, merges, moved, deleted_stories, stream, narratives, state)
+            self._write_changes(s, stories, merges, moved, deleted_stories, stream, narratives, state,
+                                touched={story_id} if story_id else set())
 
     def save_batch(
         self,
@@ -254,7 +255,9 @@ class Store:
             complete = all(e is None for e in errors)
             self._write_changes(s, stories, merges, moved, deleted_stories, stream if complete else None,
                                 narratives if complete else None,
-                                {**(state or {}), **((complete_state or {}) if complete else {})})
+                                {**(state or {}), **((complete_state or {}) if complete else {})},
+                                touched={w.story_id for w, e in zip(writes, errors, strict=True)
+                                         if e is None and w.story_id})
         return errors
 
     def _next_seq(self, s: Session) -> int:
@@ -298,13 +301,17 @@ class Store:
 
     def _write_changes(self, s: Session, stories: Iterable[Story], merges: Iterable[StoryMerge],
                        moved: dict[str, str] | None, deleted_stories: Iterable[str], stream: Any, narratives: Any,
-                       state: dict[str, bytes] | None) -> None:
+                       state: dict[str, bytes] | None, touched: set[str] | None = None) -> None:
         """A batch's story changes: changed stories, merges, deleted stories, the articles that moved (their copies
-        move with them), the story stream's changes and the narrative changes, and opaque state."""
+        move with them), the story stream's changes and the narrative changes, and opaque state.  ``touched``: the
+        stories an article was written to (None: every story given counts as changed)."""
         stories = list(stories)
         merges = list(merges)
         for st in stories:
-            self._upsert_story(s, st)
+            self._upsert_story(s, st, touched=touched is None or st.id in touched)
+        copied_to = sorted((touched or set()) - {st.id for st in stories})  # a copy joined: the story's list changed
+        if copied_to:
+            s.execute(update(StoryRow).where(StoryRow.id.in_(copied_to)).values(updated_at=utcnow()))
         for mg in merges:
             s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
         gone = sorted({mg.merged for mg in merges} | set(deleted_stories))
@@ -523,14 +530,24 @@ class Store:
             return [(t, d) for t, d in s.execute(stmt) if d is not None]
 
     # ---- stories and narratives -------------------------------------------------------------------------------
-    def _upsert_story(self, s: Session, st: Story) -> None:
+    def _upsert_story(self, s: Session, st: Story, touched: bool = True) -> None:
+        """Write a story.  Its ``updated_at`` (which dates its stored comparison and the servers' cached bodies)
+        moves only when it changed: a new story, ``touched`` (an article of it was written), another title, keywords
+        or outlets, or other original members than stored (a story the stream only closed or reopened keeps it)."""
         row = s.get(StoryRow, st.id)
+        changed = touched or row is None or (st.title, list(st.keywords), list(st.outlets), len(st.articles)) != (
+            row.title, list(row.keywords), list(row.outlets), row.n_articles)
+        if not changed:
+            members = s.scalars(select(ArticleRow.id).where(ArticleRow.story_id == st.id,
+                                                            ArticleRow.duplicate_of.is_(None)))
+            changed = set(members) != set(st.articles)
         if row is None:
             row = StoryRow(id=st.id)
             s.add(row)
         row.title, row.first_seen, row.last_seen = st.title, st.first_seen, st.last_seen
         row.keywords, row.outlets, row.n_articles = list(st.keywords), list(st.outlets), len(st.articles)
-        row.updated_at = utcnow()
+        if changed:
+            row.updated_at = utcnow()
 
     def unassigned_originals(self) -> list[str]:
         """Stored originals that no story-stream member row holds (in arrival order)."""
@@ -652,17 +669,42 @@ class Store:
 
     def comparison_text(self, story_id: str) -> str | None:
         """The cached comparison as stored (JSON text, not decoded: served as is) when it is as new as the story."""
+        found = self.stored_comparison_text(story_id)
+        return found[0] if found is not None and found[1] else None
+
+    def stored_comparison_text(self, story_id: str) -> tuple[str, bool] | None:
+        """The story's last stored comparison (JSON text, not decoded) and whether it is as new as the story."""
         with self.session() as s:
             row = s.execute(select(cast(ComparisonRow.data, Text), ComparisonRow.story_updated_at, StoryRow.updated_at)
                             .join(StoryRow, StoryRow.id == ComparisonRow.story_id)
                             .where(ComparisonRow.story_id == story_id)).first()
-        if row is None or row[0] is None or row[1] < row[2]:
+        if row is None or row[0] is None:
             return None
-        return str(row[0])
+        return str(row[0]), row[1] >= row[2]
 
-    def save_comparison(self, story_id: str, data: dict[str, Any], groups: Sequence[dict[str, Any]]) -> None:
+    def story_stamp(self, story_id: str) -> tuple[dt.datetime, dt.datetime | None] | None:
+        """When the story last changed and what story state its stored comparison was computed from (None: no
+        comparison); None when there is no such story.  One small query: what a response cache keys on."""
+        with self.session() as s:
+            row = s.execute(select(StoryRow.updated_at, ComparisonRow.story_updated_at)
+                            .outerjoin(ComparisonRow, ComparisonRow.story_id == StoryRow.id)
+                            .where(StoryRow.id == story_id)).first()
+        return None if row is None else (row[0], row[1])
+
+    def stale_comparisons(self, limit: int = 1000) -> list[str]:
+        """Stories whose stored comparison is older than the story (the most recently changed first)."""
+        with self.session() as s:
+            q = (select(StoryRow.id).join(ComparisonRow, ComparisonRow.story_id == StoryRow.id)
+                 .where(ComparisonRow.story_updated_at < StoryRow.updated_at)
+                 .order_by(StoryRow.updated_at.desc()).limit(limit))
+            return list(s.scalars(q))
+
+    def save_comparison(self, story_id: str, data: dict[str, Any], groups: Sequence[dict[str, Any]],
+                        as_of: dt.datetime | None = None) -> None:
+        """Store a story's comparison computed from the story as it was at ``as_of`` (its ``updated_at`` then;
+        default: now), so a story that changed during the computation keeps a stale comparison."""
         with self.session.begin() as s:
-            updated = s.scalar(select(StoryRow.updated_at).where(StoryRow.id == story_id)) or utcnow()
+            updated = as_of or s.scalar(select(StoryRow.updated_at).where(StoryRow.id == story_id)) or utcnow()
             row = s.get(ComparisonRow, story_id)
             if row is None:
                 s.add(ComparisonRow(story_id=story_id, story_updated_at=updated, data=data))
