@@ -243,3 +243,20 @@ def test_a_story_keeps_its_updated_at_unless_it_changed(tmp_path: Path, news_sto
     unchanged = [sid for sid in before if sid in now and now[sid] == members[sid]]
     assert unchanged
     assert {sid: after[sid] for sid in unchanged} == {sid: before[sid] for sid in unchanged}
+
+
+def test_a_kept_ingest_session_sees_what_another_writer_stored(tmp_path: Path) -> None:
+    """The writer process keeps its ingest state (duplicate index, story stream) between posts; an article that
+    another process stored meanwhile is still found as the original of a copy."""
+    db = f"sqlite:///{tmp_path / 'k.db'}"
+    with Corpus(db) as writer, Corpus(db) as other:
+        writer.runner.keep_session = True
+        assert writer.ingest([ARTICLE]).counts()["new"] == 1
+        text = ("The harbour authority of Lindhaven approved a new ferry terminal on Tuesday after two years of "
+                "talks with the port unions. “This terminal will carry a million passengers a year,” its director said.")
+        assert other.ingest([{"id": "k-other", "title": "Terminal approved", "published": "2025-05-06",
+                              "text": text}]).counts()["new"] == 1
+        copy = writer.ingest([{"id": "k-copy", "title": "Terminal approved", "published": "2025-05-06",
+                               "text": text}])
+        assert copy.results[0].status == "duplicate" and copy.results[0].duplicate_of == "k-other"
+        assert writer.ingest([{**ARTICLE, "id": "k-again"}]).results[0].duplicate_of == ARTICLE["id"]

@@ -77,9 +77,9 @@ class AppState:
     def _stored(self, story_id: str) -> tuple[str, bool] | None:
         """The story's stored comparison (JSON text) of this compare version, and whether it is current."""
         found = self.corpus.store.stored_comparison_text(story_id)
-        if found is None or json.loads(found[0]).get("version") != COMPARE_VERSION:
+        if found is None or found[2] != COMPARE_VERSION:
             return None
-        return found
+        return found[0], found[1]
 
     def comparison_text(self, story_id: str, compute: bool = True) -> tuple[str | None, bool]:
         """The story's comparison as stored (JSON text, not decoded) and whether it is stale.
@@ -225,6 +225,32 @@ class LimitBodyMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
+SECURITY_HEADERS = ((b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY"))
+
+
+class SecurityHeadersMiddleware:
+    """The security headers on every response that does not set them itself (plain ASGI: no task per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                headers = list(msg.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in have)
+                msg["headers"] = headers
+            await send(msg)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "text/html")
 
@@ -259,15 +285,6 @@ def create_app(settings: Settings | None = None, corpus: Corpus | None = None) -
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request) and exc.status_code in (400, 404, 422):
@@ -301,6 +318,7 @@ def create_app(settings: Settings | None = None, corpus: Corpus | None = None) -
         return pages.api_docs_page(request, app.openapi())
 
     app.add_middleware(LimitBodyMiddleware, limit=settings.api.max_request_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

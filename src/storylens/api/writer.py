@@ -250,6 +250,7 @@ class WriterService:
         self.settings = settings
         self.key = key.hex()
         self.corpus = Corpus(settings.db_url, settings=settings)
+        self.corpus.runner.keep_session = True  # its ingest state stays loaded from one post to the next
         self.jobs = _Jobs()
         self.stop = threading.Event()
         with contextlib.suppress(FileNotFoundError):

@@ -672,15 +672,17 @@ class Store:
         found = self.stored_comparison_text(story_id)
         return found[0] if found is not None and found[1] else None
 
-    def stored_comparison_text(self, story_id: str) -> tuple[str, bool] | None:
-        """The story's last stored comparison (JSON text, not decoded) and whether it is as new as the story."""
+    def stored_comparison_text(self, story_id: str) -> tuple[str, bool, int | None] | None:
+        """The story's last stored comparison (JSON text, not decoded), whether it is as new as the story, and its
+        ``version`` (read by the database, so the text need not be decoded to know it)."""
         with self.session() as s:
-            row = s.execute(select(cast(ComparisonRow.data, Text), ComparisonRow.story_updated_at, StoryRow.updated_at)
+            row = s.execute(select(cast(ComparisonRow.data, Text), ComparisonRow.story_updated_at, StoryRow.updated_at,
+                                   ComparisonRow.data["version"].as_integer())
                             .join(StoryRow, StoryRow.id == ComparisonRow.story_id)
                             .where(ComparisonRow.story_id == story_id)).first()
         if row is None or row[0] is None:
             return None
-        return str(row[0]), row[1] >= row[2]
+        return str(row[0]), row[1] >= row[2], None if row[3] is None else int(row[3])
 
     def story_stamp(self, story_id: str) -> tuple[dt.datetime, dt.datetime | None] | None:
         """When the story last changed and what story state its stored comparison was computed from (None: no
