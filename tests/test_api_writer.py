@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from conftest import NewsStore
 from storylens.api.app import create_app
-from storylens.api.writer import WriterClient, WriterUnavailable
+from storylens.api.writer import GREETING, WriterClient, WriterUnavailable
 from storylens.corpus import Corpus
 from storylens.settings import ApiSettings, Settings
 
@@ -199,21 +199,30 @@ def test_a_writer_that_is_down_is_a_503_with_the_reason_and_reads_go_on(tmp_path
 
 
 def test_a_writer_that_does_not_answer_times_out(tmp_path: Path) -> None:
-    address = str(tmp_path / "mute.sock")
-    mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    mute.bind(address)
-    mute.listen()
-    accepted: list[socket.socket] = []
-    threading.Thread(target=lambda: accepted.append(mute.accept()[0]), daemon=True).start()
-    try:
-        client = WriterClient(address, b"k" * 32, timeout_s=1.0, start_s=1.0)
-        t = time.monotonic()
-        with pytest.raises(WriterUnavailable, match="did not answer within 1 s"):
-            client.ingest([ARTICLE])
-        assert time.monotonic() - t < 5
-    finally:
-        for s in [*accepted, mute]:
-            s.close()
+    """A writer that took the connection but never answers, and one that never takes it: both bounded waits."""
+    for greets in (True, False):
+        address = str(tmp_path / f"mute-{greets}.sock")
+        mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        mute.bind(address)
+        mute.listen()
+        accepted: list[socket.socket] = []
+
+        def take(server: socket.socket = mute, greet: bool = greets, into: list[socket.socket] = accepted) -> None:
+            conn = server.accept()[0]
+            into.append(conn)
+            if greet:
+                conn.sendall(GREETING)
+
+        threading.Thread(target=take, daemon=True).start()
+        try:
+            client = WriterClient(address, b"k" * 32, timeout_s=1.0, start_s=1.0)
+            t = time.monotonic()
+            with pytest.raises(WriterUnavailable, match="did not answer within 1 s" if greets else "not running"):
+                client.ingest([ARTICLE])
+            assert time.monotonic() - t < 5
+        finally:
+            for s in [*accepted, mute]:
+                s.close()
 
 
 def test_api_settings_are_validated_with_clear_errors() -> None:

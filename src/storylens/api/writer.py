@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 WRITER_SETTINGS_ENV = "STORYLENS_WRITER_SETTINGS"  # the writer's settings from its parent (pickled, base64)
 MAX_MESSAGE = 1 << 30
+GREETING = b"+"  # the writer's first byte on a connection it took
 INGEST, COMPARE_WAITED, COMPARE_LATER = 0, 1, 2  # job priorities: posts first, then the reads that wait
 
 
@@ -127,13 +128,17 @@ class WriterClient:
         self._lock = threading.Lock()
 
     def _connect(self) -> socket.socket:
-        """A connection to the writer; while it is (re)starting, tried again for up to ``start_s``."""
+        """A connection to the writer, greeted by it (so a request is only sent to a writer that took the
+        connection: one that died meanwhile never saw it, and the connection is tried again); while the writer is
+        (re)starting, tried again for up to ``start_s``."""
         deadline = time.monotonic() + self.start_s
         while True:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.settimeout(max(0.1, min(5.0, deadline - time.monotonic())))
             try:
                 sock.connect(self.address)
+                if sock.recv(1) != GREETING:
+                    raise ConnectionResetError("the writer closed the connection")
                 return sock
             except OSError as e:
                 sock.close()
@@ -291,6 +296,7 @@ class WriterService:
     # ---- requests ----------------------------------------------------------------------------------------------
     def handle(self, sock: socket.socket) -> None:
         try:
+            sock.sendall(GREETING)
             request = _recv(sock)
         except (OSError, EOFError, ValueError):
             return

@@ -15,7 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Text, cast, create_engine, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Engine,
+    Text,
+    bindparam,
+    cast,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
@@ -721,6 +735,27 @@ class Store:
         with self.session() as s:
             row = s.get(QuoteGroupRow, group_id)
             return None if row is None else row.data
+
+    def quote_group_members(self, story_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(quote group id, variant quote id) of the computed quote groups of these stories, in group order: the
+        database reads the ids out of the stored groups (SQLite's ``json_each``, PostgreSQL's
+        ``json_array_elements``), so the groups' texts are never decoded here."""
+        ids = list(story_ids)
+        if not ids:
+            return []
+        if self.dialect == "sqlite":
+            sql = ("SELECT g.id, json_extract(v.value, '$.quote_id') FROM quote_groups g, "
+                   "json_each(g.data, '$.variants') v WHERE g.story_id IN :ids ORDER BY g.story_id, g.id, v.key")
+        elif self.dialect == "postgresql":
+            sql = ("SELECT g.id, v.value ->> 'quote_id' FROM quote_groups g, "
+                   "json_array_elements(g.data -> 'variants') WITH ORDINALITY AS v(value, n) "
+                   "WHERE g.story_id IN :ids ORDER BY g.story_id, g.id, v.n")
+        else:
+            return [(g["id"], v["quote_id"]) for g in self.quote_groups(story_ids=ids)
+                    for v in g.get("variants", [])]
+        stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+        with self.engine.connect() as conn:
+            return [(str(gid), str(qid)) for gid, qid in conn.execute(stmt, {"ids": ids}) if qid is not None]
 
     def quote_groups(self, story_ids: Sequence[str] | None = None, speaker: str | None = None) -> list[dict[str, Any]]:
         """Computed quote groups (of stories whose comparison is cached), optionally of some stories or a speaker."""
