@@ -547,12 +547,13 @@ class Runner:
         from storylens.store.narratives import StoreNarratives
         from storylens.stories.narratives import NarrativeLinker
 
-        states, _ = self._story_states()
-        self.store.reset_narratives()
-        linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
-        ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
-        for chunk in batched(ordered, ASSIGNMENT_BATCH):
-            linker.update(chunk)
+        with self.store.writer_lock():  # an ingest meanwhile (another process) would link against half the stories
+            states, _ = self._story_states()
+            self.store.reset_narratives()
+            linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
+            ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
+            for chunk in batched(ordered, ASSIGNMENT_BATCH):
+                linker.update(chunk)
 
     def _story_states(self) -> tuple[list[Any], Any]:
         """Every stored story rebuilt as a story state from its articles (signals against the background of all of
