@@ -15,6 +15,7 @@ import base64
 import logging
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -67,6 +68,10 @@ def run(db_url: str | None = None, host: str = "127.0.0.1", port: int = 8000, *,
     stop = threading.Event()
     writer: WriterProcess | None = None
     opts = {"host": host, "port": port, "log_level": log_level, "proxy_headers": False, "server_header": False}
+    # uvicorn shuts down on SIGTERM, then raises the signal again to the handler it found: let that be an exit
+    # that runs the `finally` below (which stops the writer process), not the default one that skips it
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main else None
     try:
         if settings.api.writer_process and _shared_by_processes(settings.db_url):
             # every write (posts, feed polls, narratives, comparisons) in one child process: the serving
@@ -86,6 +91,12 @@ def run(db_url: str | None = None, host: str = "127.0.0.1", port: int = 8000, *,
         if writer is not None:
             writer.stop()
         os.environ.pop(SETTINGS_ENV, None)
+        if main:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _shared_by_processes(db_url: str) -> bool:

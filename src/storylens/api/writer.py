@@ -118,7 +118,7 @@ class WriterClient:
     background = True
 
     def __init__(self, address: str, key: bytes, timeout_s: float = 600.0, start_s: float = 30.0,
-                 again_after_s: float = 30.0) -> None:
+                 again_after_s: float = 5.0) -> None:
         self.address = address
         self.key = key.hex()
         self.timeout_s = timeout_s
@@ -258,6 +258,8 @@ class WriterService:
         self.corpus.runner.keep_session = True  # its ingest state stays loaded from one post to the next
         self.jobs = _Jobs()
         self.stop = threading.Event()
+        self.address = address
+        os.makedirs(os.path.dirname(address), mode=0o700, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(address)  # a socket left by a writer that died
         service = self
@@ -277,7 +279,8 @@ class WriterService:
 
         results = self.corpus.ingest(items).results  # narratives linked with each batch, under the writer lock
         changed = {r.story_id for r in results if r.story_id and r.status in ("new", "updated", "duplicate")}
-        for sid in sorted(changed) + [s for s in self.corpus.store.stale_comparisons() if s not in changed]:
+        # the stories the post changed, then the most recently changed of those left stale (an article moved out)
+        for sid in sorted(changed) + [s for s in self.corpus.store.stale_comparisons(100) if s not in changed]:
             self.jobs.compare_later(sid, self.compare)
         out: list[dict[str, Any]] = to_jsonable(results)
         return out
@@ -290,7 +293,7 @@ class WriterService:
         if not poll.ok:
             log.warning("feed %s: %s", poll.feed, poll.error)
         if poll.new_ids:
-            for sid in self.corpus.store.stale_comparisons():
+            for sid in self.corpus.store.stale_comparisons(100):
                 self.jobs.compare_later(sid, self.compare)
 
     # ---- requests ----------------------------------------------------------------------------------------------
@@ -344,6 +347,9 @@ class WriterService:
                 self.stop.set()
         self.server.shutdown()
         self.server.server_close()
+        with contextlib.suppress(OSError):  # the socket and its private directory (made again by a next writer)
+            os.unlink(self.address)
+            os.rmdir(os.path.dirname(self.address))
         deadline = time.monotonic() + grace_s
         while self.jobs.busy.is_set() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -408,6 +414,8 @@ class WriterProcess:
             proc = self.proc
             if proc is None or proc.poll() is None:
                 continue
+            if self._stop.wait(0.5):  # the whole server is stopping (a signal to the process group): no restart
+                return
             if time.monotonic() - self._spawned_at > 30:
                 delay = self.restart_after_s
             log.warning("the writer process exited with %s: starting it again in %.0f s", proc.returncode, delay)
