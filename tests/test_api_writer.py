@@ -66,7 +66,7 @@ class Served:
     db: str
 
     def writers(self) -> list[int]:
-        return [p for p, cmd in _group(self.proc.pid).items() if "storylens.api.writer" in cmd]
+        return [p for p, cmd in _group(self.proc.pid).items() if "storylens.api.writer_process" in cmd]
 
     def servers(self) -> list[int]:
         return [p for p, cmd in _group(self.proc.pid).items() if "spawn_main" in cmd]

@@ -85,14 +85,15 @@ class AppState:
         """The story's comparison as stored (JSON text, not decoded) and whether it is stale.
 
         Current: served as stored.  Stale (the story changed since): the writer is asked to compute it again; a
-        writer in this process does so now, the writer process later (behind the posts), and the stored one is
-        served meanwhile, marked stale.  None stored: computed once by the writer and waited for (``compute``), else
+        writer in this process does so now (only when ``compute``), the writer process later (behind the posts), and
+        the stored one is served meanwhile, marked stale.  None stored: computed once by the writer and waited for (``compute``), else
         None.  Raises :class:`WriterUnavailable` when the writer cannot answer."""
         found = self._stored(story_id)
         if found is not None and found[1]:
             return found[0], False
         if found is not None:
-            self.writer.compare(story_id, wait=False)
+            if self.writer.background or compute:  # queued in the writer process; in this one, done now
+                self.writer.compare(story_id, wait=False)
             if not self.writer.background:
                 again = self._stored(story_id)
                 if again is not None:

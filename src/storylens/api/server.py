@@ -3,10 +3,10 @@
 
 With ``workers`` > 1, uvicorn starts that many server processes on one socket; each builds the app with
 :func:`app_from_env` from the settings the parent hands down in :data:`SETTINGS_ENV`.  Readers never block one
-another (SQLite in WAL mode, or PostgreSQL).  Every write (posted articles, feed polls, narrative links, comparisons
-of changed stories) is done by one writer child process (:mod:`storylens.api.writer`), restarted when it dies; its
-writes go through the store-wide writer lock, so ``storylens ingest`` and ``storylens watch`` can write at the same
-time.
+another (SQLite in WAL mode, or PostgreSQL).  Every write (posted articles, feed polls, narrative links,
+comparisons of changed stories) is done by one writer child process (:mod:`storylens.api.writer_process`), restarted
+when it dies; its writes go through the store-wide writer lock, so ``storylens ingest`` and ``storylens watch`` can
+write at the same time.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from storylens.api.writer import WriterProcess
+from storylens.api.writer_process import WriterProcess
 from storylens.settings import Settings
 
 if TYPE_CHECKING:
