@@ -193,7 +193,7 @@ def test_a_writer_that_is_down_is_a_503_with_the_reason_and_reads_go_on(tmp_path
     assert got.json()["comparison"]["articles"]
     assert client.get(f"/api/stories/{fresh}").status_code == 503
     page = client.get(f"/stories/{story.id}", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and first.title in page.text
+    assert page.status_code == 200 and first.title in page.text and "it is being computed again" in page.text
     with Corpus(db) as c:
         assert c.article("d-2") is None and c.cached_comparison(story.id) is None  # nothing computed here
 
