@@ -5,6 +5,7 @@ hung request."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -269,3 +270,35 @@ def test_a_kept_ingest_session_sees_what_another_writer_stored(tmp_path: Path) -
                                "text": text}])
         assert copy.results[0].status == "duplicate" and copy.results[0].duplicate_of == "k-other"
         assert writer.ingest([{**ARTICLE, "id": "k-again"}]).results[0].duplicate_of == ARTICLE["id"]
+
+
+def test_serve_watches_feeds_in_the_writer_process(tmp_path: Path, feed_server: tuple[str, list[str]]) -> None:
+    """``serve --feed`` (one serving process): the feed's articles are ingested by the writer process, and read
+    through the server."""
+    base, _ = feed_server
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "STORYLENS_TOKEN"}
+    proc = subprocess.Popen([sys.executable, "-m", "storylens.cli", "serve", "--db", str(tmp_path / "f.db"), "--port",
+                             str(port), "--feed", f"{base}/rss", "--every", "1s", "--allow-private",
+                             "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        articles = 0
+        while time.monotonic() < deadline and proc.poll() is None and articles < 2:
+            with contextlib.suppress(httpx.HTTPError):
+                articles = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()["articles"]
+            time.sleep(0.5)
+        assert articles == 2
+        group = _group(proc.pid)
+        writers = [p for p, cmd in group.items() if "storylens.api.writer_process" in cmd]
+        assert len(writers) == 1 and _loaded_spacy(writers[0]) and not _loaded_spacy(proc.pid)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def test_serve_refuses_invalid_settings_without_a_traceback(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "storylens.cli", "serve", "--db", str(tmp_path / "x.db"), "--port",
+                        "70000"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "port must be between 0 and 65535" in r.stderr and "Traceback" not in r.stderr
