@@ -255,7 +255,9 @@ class WriterProcess:
             proc = self.proc
             if proc is None or proc.poll() is None:
                 continue
-            if self._stop.wait(0.5):  # the whole server is stopping (a signal to the process group): no restart
+            # a writer that stopped cleanly was signalled: most likely the whole server is stopping (a signal to
+            # the process group, Ctrl-C), which is given a few seconds to reach stop() before the writer is restarted
+            if self._stop.wait(5.0 if proc.returncode == 0 else 0.5):
                 return
             if time.monotonic() - self._spawned_at > 30:
                 delay = self.restart_after_s
