@@ -3,6 +3,7 @@ missing prerequisite fails loudly); the API and page tests' store, built once pe
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import pwd
@@ -10,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,3 +217,50 @@ def news_store(tmp_path_factory: pytest.TempPathFactory) -> NewsStore:
         for story in c.stories():
             c.compare(story.id)
     return NewsStore(path=path, seeds=have_seeds)
+
+
+# ---- RSS feeds served on loopback (serve --feed, watch) ---------------------------------------------------------
+PAGES = {
+    "/a1": ("Harbour deal signed", "The port authority signed the harbour deal on Friday. “This deal secures "
+            "two thousand jobs,” the mayor said after the ceremony."),
+    "/a2": ("Harbour deal criticised", "Unions criticised the harbour deal on Saturday. “Jobs are not secured by "
+            "a press release,” the union leader said."),
+    "/a3": ("Harbour deal vote", "The council will vote on the harbour deal next week, officials said on Sunday."),
+}
+
+
+@pytest.fixture()
+def feed_server() -> Iterator[tuple[str, list[str]]]:
+    entries = ["/a1", "/a2"]
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            port = self.server.server_address[1]
+            if self.path == "/rss":
+                items = "".join(f"<item><title>{PAGES[p][0]}</title><link>http://127.0.0.1:{port}{p}</link>"
+                                f"<pubDate>Fri, 0{i + 1} Mar 2024 10:00:00 GMT</pubDate></item>"
+                                for i, p in enumerate(entries))
+                body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Port News</title>{items}'
+                        f"</channel></rss>").encode()
+                ctype = "application/rss+xml"
+            elif self.path in PAGES:
+                t, x = PAGES[self.path]
+                body = f"<html><head><title>{t}</title></head><body><article><h1>{t}</h1><p>{x}</p></article></body></html>".encode()
+                ctype = "text/html; charset=utf-8"
+            else:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}", entries
+    srv.shutdown()

@@ -116,7 +116,8 @@ def test_stories_filters_and_pagination(client: TestClient, stories: list[dict[s
 def test_story_detail_carries_the_real_comparison(client: TestClient, stories: list[dict[str, Any]]) -> None:
     a = story_with(stories, "a01_harbor_wire")
     d = client.get(f"/api/stories/{a['id']}").json()
-    assert set(d) == {"story", "articles", "comparison"} and d["story"]["id"] == a["id"]
+    assert set(d) == {"story", "articles", "comparison", "comparison_stale"} and d["story"]["id"] == a["id"]
+    assert d["comparison_stale"] is False  # nothing changed the story since its comparison
     assert [x["id"] for x in d["articles"]] == a["articles"] and all("text" not in x for x in d["articles"])
     comp = d["comparison"]
     assert comp["story_id"] == a["id"]

@@ -3,9 +3,7 @@ articles without a restart."""
 
 from __future__ import annotations
 
-import http.server
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,52 +87,6 @@ def test_cli_has_serve_and_watch() -> None:
 
 
 # ---- the real pipeline, with feeds served on loopback ----------------------------------------------------------------
-
-PAGES = {
-    "/a1": ("Harbour deal signed", "The port authority signed the harbour deal on Friday. “This deal secures "
-            "two thousand jobs,” the mayor said after the ceremony."),
-    "/a2": ("Harbour deal criticised", "Unions criticised the harbour deal on Saturday. “Jobs are not secured by "
-            "a press release,” the union leader said."),
-    "/a3": ("Harbour deal vote", "The council will vote on the harbour deal next week, officials said on Sunday."),
-}
-
-
-@pytest.fixture()
-def feed_server() -> Iterator[tuple[str, list[str]]]:
-    entries = ["/a1", "/a2"]
-
-    class H(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            port = self.server.server_address[1]
-            if self.path == "/rss":
-                items = "".join(f"<item><title>{PAGES[p][0]}</title><link>http://127.0.0.1:{port}{p}</link>"
-                                f"<pubDate>Fri, 0{i + 1} Mar 2024 10:00:00 GMT</pubDate></item>"
-                                for i, p in enumerate(entries))
-                body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Port News</title>{items}'
-                        f"</channel></rss>").encode()
-                ctype = "application/rss+xml"
-            elif self.path in PAGES:
-                t, x = PAGES[self.path]
-                body = f"<html><head><title>{t}</title></head><body><article><h1>{t}</h1><p>{x}</p></article></body></html>".encode()
-                ctype = "text/html; charset=utf-8"
-            else:
-                self.send_response(404)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}", entries
-    srv.shutdown()
-
 
 def test_watch_ingests_new_entries_and_the_app_shows_them(tmp_path: Path,
                                                           feed_server: tuple[str, list[str]]) -> None:

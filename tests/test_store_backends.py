@@ -166,6 +166,17 @@ def test_comparison_cache_and_quote_groups(store: Store) -> None:
     store.save_comparison("s1", {"story_id": "s1"}, [{"id": "g1", "canonical": "Dialogue…", "speaker": "J"}])
     assert store.cached_comparison("s1") == {"story_id": "s1"}
     assert store.quote_group("g1") == {"id": "g1", "canonical": "Dialogue…", "speaker": "J"}
+    as_of = store.story_updated_at("s1")
+    groups = [{"id": f"s1:g{i}", "canonical": "c", "speaker": None,
+               "variants": [{"quote_id": f"art-1:q{i}", "text": "“a”"}, {"quote_id": f"art-1:q{i + 5}@0-3"}]}
+              for i in (2, 1)]
+    store.save_comparison("s1", {"story_id": "s1", "version": 7}, groups, as_of=as_of)
+    # the ids the database reads out of the stored groups, in group order; the version read by the database too
+    assert store.quote_group_members(["s1", "nope"]) == [("s1:g1", "art-1:q1"), ("s1:g1", "art-1:q6@0-3"),
+                                                         ("s1:g2", "art-1:q2"), ("s1:g2", "art-1:q7@0-3")]
+    assert store.quote_group_members([]) == []
+    stored = store.stored_comparison_text("s1")
+    assert stored is not None and stored[1:] == (True, 7) and store.stale_comparisons() == []
 
 
 def test_full_text_search_uses_the_back_ends_own_index(store: Store) -> None:

@@ -188,8 +188,9 @@ class Corpus:
         cached = self.cached_comparison(story_id)
         if cached is not None:
             return from_jsonable(StoryComparison, cached)
+        as_of = self.store.story_updated_at(story_id)  # before the story is read: a change meanwhile leaves it stale
         story = self.store.story(story_id)
-        if story is None:
+        if story is None or as_of is None:
             return None
         from storylens.compare import compare_story
 
@@ -197,7 +198,8 @@ class Corpus:
         comparison = compare_story(story, articles, self.settings.compare, self.runner.c.embedder.encode,
                                    self._vectors(story.articles))
         data = to_jsonable(comparison)
-        self.store.save_comparison(story_id, data, data["quote_groups"])
+        with self.store.writer_lock():
+            self.store.save_comparison(story_id, data, data["quote_groups"], as_of=as_of)
         return comparison
 
     def spread(self, story_ids: Sequence[str] | None = None) -> dict[str, Any]:

@@ -266,6 +266,11 @@ class Runner:
         self.store = store
         self.settings = settings or Settings()
         self.c = components or Components(self.settings)
+        # a long-lived writer (the writer process of `storylens serve`) keeps its duplicate index, entity resolver
+        # and story stream from one ingest to the next instead of loading them from the store each time (seconds on
+        # a large store); they are reloaded when another writer changed the store, as within one ingest
+        self.keep_session = False
+        self._session: _Session | None = None
 
     # ---- streaming state ------------------------------------------------------------------------------
     def _load_furniture(self) -> Any:
@@ -308,7 +313,10 @@ class Runner:
             if on_result is not None:
                 on_result(r)
 
-        session = _Session(self)
+        kept, self._session = self._session, None
+        # a kept session is used while no other writer stored anything since (else all of it is loaded afresh,
+        # the furniture model too)
+        session = kept if kept is not None and not kept.stale() else _Session(self)
         status = "done"
         # one batch in flight: while the worker processes analyze and embed batch k+1, this process stores batch k
         pending: tuple[_Batch, Callable[[], Processed]] | None = None
@@ -325,10 +333,12 @@ class Runner:
             if pending is not None:
                 self._finish(*pending, session, link, report.run_id, emit)
         except BaseException:
-            status = "interrupted"
+            status = "interrupted"  # the session may hold what was not stored: not kept
             raise
         finally:
             self.store.finish_run(report.run_id or 0, report.counts(), status)
+        if self.keep_session:
+            self._session = session
         return report
 
     def _start(self, batch: _Batch) -> Callable[[], Processed]:
@@ -536,12 +546,13 @@ class Runner:
         from storylens.store.narratives import StoreNarratives
         from storylens.stories.narratives import NarrativeLinker
 
-        states, _ = self._story_states()
-        self.store.reset_narratives()
-        linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
-        ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
-        for chunk in batched(ordered, ASSIGNMENT_BATCH):
-            linker.update(chunk)
+        with self.store.writer_lock():  # an ingest meanwhile (another process) would link against half the stories
+            states, _ = self._story_states()
+            self.store.reset_narratives()
+            linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
+            ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
+            for chunk in batched(ordered, ASSIGNMENT_BATCH):
+                linker.update(chunk)
 
     def _story_states(self) -> tuple[list[Any], Any]:
         """Every stored story rebuilt as a story state from its articles (signals against the background of all of

@@ -101,6 +101,35 @@ class ApiSettings:
     port: int = 8000
     token: str | None = None
     max_request_bytes: int = 10 * 1024 * 1024
+    # `storylens serve`: posts, their narrative links and the comparisons of the stories they change run in one
+    # writer child process (the serving processes only read and hand posts over); off: in the process of the request
+    writer_process: bool = True
+    writer_timeout_s: float = 600.0  # the longest a post (or a read waiting for a first comparison) waits for it
+    writer_start_s: float = 30.0  # the longest a request waits for a writer that is (re)starting, then 503
+    writer_nice: int = 10  # the writer's CPU priority below the serving processes' (0: the same)
+    # set by `storylens serve` for its processes: where its writer listens (a Unix socket) and the key it asks for
+    writer_address: str | None = None
+    writer_key: bytes | None = None
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise ValueError naming every invalid value."""
+        problems = []
+        if not 0 <= self.port <= 65535:
+            problems.append(f"port must be between 0 and 65535, not {self.port}")
+        if self.max_request_bytes < 1:
+            problems.append(f"max_request_bytes must be at least 1, not {self.max_request_bytes}")
+        for name in ("writer_timeout_s", "writer_start_s"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be a positive number of seconds, not {getattr(self, name)}")
+        if not 0 <= self.writer_nice <= 19:
+            problems.append(f"writer_nice must be between 0 and 19, not {self.writer_nice}")
+        if (self.writer_address is None) != (self.writer_key is None):
+            problems.append("writer_address and writer_key go together")
+        if problems:
+            raise ValueError("invalid API settings: " + "; ".join(problems))
 
 
 @dataclass(slots=True)

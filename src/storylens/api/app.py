@@ -21,8 +21,8 @@ import hmac
 import ipaddress
 import json
 import logging
-import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storylens.api.cache import ResponseCache
+from storylens.api.writer import InProcessWriter, Writer, WriterClient, WriterUnavailable
 from storylens.compare import COMPARE_VERSION
 from storylens.corpus import Corpus
-from storylens.model import StoryComparison, from_jsonable, to_jsonable
+from storylens.model import StoryComparison, from_jsonable
 from storylens.settings import Settings
 
 WEB = Path(__file__).with_name("web")
@@ -65,61 +66,57 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class AppState:
-    """What the routes share: the corpus, the settings and the locks that keep writers in step."""
+    """What the routes share: the corpus (reads), the writer (posts and comparisons: in this process, or the writer
+    process of ``storylens serve``) and the response cache."""
 
     settings: Settings
     corpus: Corpus
-    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
-    compare_lock: threading.Lock = field(default_factory=threading.Lock)
-    relink_pending: threading.Event = field(default_factory=threading.Event)
-    relink_delay_s: float = 2.0
+    writer: Writer
     responses: ResponseCache = field(default_factory=ResponseCache)
 
-    def relink_soon(self) -> None:
-        """Link narratives once, shortly after a burst of posted articles (linking reads every story, so it is
-        not done per request); at most one pass is pending at a time."""
-        if self.relink_pending.is_set():
-            return
-        self.relink_pending.set()
+    def _stored(self, story_id: str) -> tuple[str, bool] | None:
+        """The story's stored comparison (JSON text) of this compare version, and whether it is current."""
+        found = self.corpus.store.stored_comparison_text(story_id)
+        if found is None or found[2] != COMPARE_VERSION:
+            return None
+        return found[0], found[1]
 
-        def relink() -> None:
-            try:
-                with self.ingest_lock:
-                    self.relink_pending.clear()
-                    self.corpus.runner.link_narratives()
-            except Exception:  # noqa: BLE001 - narratives are rebuilt by the next pass; never kill the server
-                log.exception("linking narratives failed")
+    def comparison_text(self, story_id: str, compute: bool = True) -> tuple[str | None, bool]:
+        """The story's comparison as stored (JSON text, not decoded) and whether it is stale.
 
-        timer = threading.Timer(self.relink_delay_s, relink)
-        timer.daemon = True
-        timer.start()
+        Current: served as stored.  Stale (the story changed since): the writer is asked to compute it again; a
+        writer in this process does so now (only when ``compute``), the writer process later (behind the posts), and
+        the stored one is served meanwhile, marked stale.  None stored: computed once by the writer and waited for (``compute``), else
+        None.  Raises :class:`WriterUnavailable` when the writer cannot answer."""
+        found = self._stored(story_id)
+        if found is not None and found[1]:
+            return found[0], False
+        if found is not None:
+            if self.writer.background or compute:  # queued in the writer process; in this one, done now
+                self.writer.compare(story_id, wait=False)
+            if not self.writer.background:
+                again = self._stored(story_id)
+                if again is not None:
+                    return again[0], not again[1]
+            return found[0], True
+        if not compute or self.corpus.store.story_updated_at(story_id) is None:
+            return None, False
+        self.writer.compare(story_id, wait=True)
+        found = self._stored(story_id)
+        return (found[0], not found[1]) if found is not None else (None, False)
 
     def comparison(self, story_id: str, compute: bool = True) -> StoryComparison | None:
-        """The story's comparison as cached in the store; when it is stale and ``compute``, computed once under
-        the compare lock (None when there is no such story, or nothing cached and ``compute`` is off)."""
-        cached = self.corpus.cached_comparison(story_id)
-        if cached is not None:
-            return from_jsonable(StoryComparison, cached)
-        if not compute:
-            return None
-        with self.compare_lock:
-            return self.corpus.compare(story_id)
-
-    def comparison_text(self, story_id: str) -> str:
-        """The story's comparison as JSON text: as stored when it is current (not decoded), else computed once
-        under the compare lock."""
-        stored = self.corpus.store.comparison_text(story_id)
-        if stored is not None and json.loads(stored).get("version") == COMPARE_VERSION:
-            return stored
-        return json.dumps(to_jsonable(self.comparison(story_id)), ensure_ascii=False)
+        """The story's comparison as :meth:`comparison_text` finds it, decoded (None when there is no such story, or
+        nothing stored and ``compute`` is off)."""
+        text, _ = self.comparison_text(story_id, compute)
+        return from_jsonable(StoryComparison, json.loads(text)) if text is not None else None
 
     def quote_group(self, group_id: str) -> dict[str, Any]:
-        """A quote group by id, computing its story's comparison once when needed; 404 when there is none."""
+        """A quote group by id (its story's comparison computed by the writer when none is stored); 404 when there
+        is none."""
         story_id = group_id.split(":", 1)[0] if ":" in group_id else None
-        if story_id and self.corpus.store.story(story_id) is not None and \
-                self.corpus.cached_comparison(story_id) is None:
-            with self.compare_lock:
-                self.corpus.compare(story_id)
+        if story_id and self.corpus.store.story(story_id) is not None:
+            self.comparison_text(story_id)
         g = self.corpus.store.quote_group(group_id)
         if g is None:
             raise HTTPException(404, f"no quote group with id {group_id!r}")
@@ -229,6 +226,32 @@ class LimitBodyMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
+SECURITY_HEADERS = ((b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY"))
+
+
+class SecurityHeadersMiddleware:
+    """The security headers on every response that does not set them itself (plain ASGI: no task per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                headers = list(msg.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in have)
+                msg["headers"] = headers
+            await send(msg)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "text/html")
 
@@ -238,14 +261,24 @@ def create_app(settings: Settings | None = None, corpus: Corpus | None = None) -
     settings = settings or Settings.from_env()
     if corpus is None:
         corpus = Corpus(settings.db_url, settings=settings)
+    api = settings.api
+    writer: Writer = (WriterClient(api.writer_address, api.writer_key, api.writer_timeout_s, api.writer_start_s)
+                      if api.writer_address and api.writer_key else InProcessWriter(corpus))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        writer.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="storylens",
         version="1",
         summary="One story, every outlet: stories, quotes and their mutations, coverage and framing across outlets.",
         docs_url=None,  # the local /docs page below: Swagger UI would load from a CDN
         redoc_url=None,
     )
-    app.state.storylens = AppState(settings=settings, corpus=corpus)
+    app.state.storylens = AppState(settings=settings, corpus=corpus, writer=writer)
 
     from storylens.api import pages, routes
 
@@ -253,20 +286,18 @@ def create_app(settings: Settings | None = None, corpus: Corpus | None = None) -
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request) and exc.status_code in (400, 404, 422):
             return pages.error_page(request, exc.status_code, str(exc.detail))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(WriterUnavailable)
+    async def writer_unavailable(request: Request, exc: WriterUnavailable) -> Response:
+        detail = str(exc)
+        if _wants_html(request):
+            return pages.error_page(request, 503, detail)
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -288,6 +319,7 @@ def create_app(settings: Settings | None = None, corpus: Corpus | None = None) -
         return pages.api_docs_page(request, app.openapi())
 
     app.add_middleware(LimitBodyMiddleware, limit=settings.api.max_request_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

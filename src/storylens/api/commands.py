@@ -24,8 +24,8 @@ def serve(
     feed: Annotated[list[str] | None, typer.Option("--feed", help="also watch this RSS/Atom feed (repeatable)")] = None,
     every: EveryOpt = "10m",
     allow_private: PrivateOpt = False,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="server processes: reads scale with cores (each "
-                                                             "process holds its own models for writes)")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="server processes: reads scale with cores (one more "
+                                                             "process, the writer, does every write)")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug")] = "info",
 ) -> None:
     """Serve the REST API (/api, OpenAPI at /docs) and the web app over a store."""
@@ -34,8 +34,12 @@ def serve(
     every_s = _every(every)
     err.print(f"serving on http://{host if ':' not in host else f'[{host}]'}:{port}/ with {workers} "
               f"worker{'s' if workers > 1 else ''}  (Ctrl-C to stop)")
-    run(db, host=host, port=port, feeds=feed or [], every_s=every_s, allow_private=allow_private, workers=workers,
-        log_level=log_level)
+    try:
+        run(db, host=host, port=port, feeds=feed or [], every_s=every_s, allow_private=allow_private,
+            workers=workers, log_level=log_level)
+    except ValueError as e:  # invalid settings, found before anything starts
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
 
 
 def _every(every: str) -> float:

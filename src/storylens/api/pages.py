@@ -4,6 +4,7 @@ search snippets are escaped first and only then get their ``<mark>`` elements.""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections import Counter, defaultdict
 from typing import Annotated, Any
@@ -94,11 +95,19 @@ def _schema_type(s: dict[str, Any]) -> str:
 
 def _comparison(request: Request, story_id: str, compute: bool = True) -> tuple[StoryComparison | None, str | None]:
     """The story's comparison (computed when stale and ``compute``), or None and the reason it could not be."""
+    comparison, problem, _ = _comparison_and_age(request, story_id, compute)
+    return comparison, problem
+
+
+def _comparison_and_age(request: Request, story_id: str, compute: bool = True
+                        ) -> tuple[StoryComparison | None, str | None, bool]:
+    """As :func:`_comparison`, and whether the comparison predates the story's latest change (being recomputed)."""
     try:
-        return state_of(request).comparison(story_id, compute), None
+        text, stale = state_of(request).comparison_text(story_id, compute)
     except Exception as e:  # noqa: BLE001 - the page still shows the articles
         log.exception("compare failed for %s", story_id)
-        return None, f"the comparison could not be computed: {type(e).__name__}: {e}"
+        return None, f"the comparison could not be computed: {type(e).__name__}: {e}", False
+    return (from_jsonable(StoryComparison, json.loads(text)) if text is not None else None), None, stale
 
 
 # ---- story list ------------------------------------------------------------------------------------------------
@@ -126,9 +135,9 @@ def story_page(request: Request, story_id: str) -> Response:
     if s is None:
         raise HTTPException(404, f"no story with id {story_id!r}")
     articles = sorted(c.articles(s.articles), key=lambda a: (str(a.published.value or ""), a.id))
-    comparison, problem = _comparison(request, story_id)
+    comparison, problem, stale = _comparison_and_age(request, story_id)
     return render(request, "story.html", title=s.title, story=s, **story_context(s, articles, comparison),
-                  problem=problem)
+                  problem=problem, stale=stale)
 
 
 def story_context(story: Story, articles: list[Article], comparison: StoryComparison | None) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from storylens.api.app import require_write, state_of
+from storylens.api.app import AppState, require_write, state_of
 from storylens.api.views import (
     article_row,
     entity_row,
@@ -91,36 +91,46 @@ def list_stories(request: Request, since: DateQ = None, until: DateQ = None, out
 
 @router.get("/stories/{story_id}", summary="One story: articles, cited summary, quote groups with variants and "
                                            "mutations, coverage matrix, framing signals, timeline")
-def get_story(request: Request, story_id: str) -> Response:
-    """``{"story", "articles", "comparison"}``.  The body is kept in the process while the story's ``updated_at``
-    stays the same (the comparison cache in the store follows the same rule); the stored comparison is spliced in as
-    stored, never decoded and encoded again."""
+async def get_story(request: Request, story_id: str) -> Response:
+    """``{"story", "articles", "comparison", "comparison_stale"}``.  The body is kept in the process while the story
+    and its stored comparison stay the same (one small query finds that out, on the event loop: a kept body costs no
+    thread); the stored comparison is spliced in as stored, never decoded and encoded again.  ``comparison_stale``:
+    the story changed since its comparison was computed; the writer is computing it again, and the last one is
+    served meanwhile."""
     st = state_of(request)
-    c = st.corpus
-    stamp = c.store.story_updated_at(story_id)
+    stamp = st.corpus.store.story_stamp(story_id)
     if stamp is None:
         raise HTTPException(404, f"no story with id {story_id!r}")
     body = st.responses.get(("story", story_id), stamp)
     if body is None:
-        s = c.story(story_id)
-        if s is None:
-            raise HTTPException(404, f"no story with id {story_id!r}")
-        comparison = st.comparison_text(story_id)
-        head = json.dumps({"story": story_row(s), "articles": c.store.article_summaries(s.articles)},
-                          ensure_ascii=False, default=str)
-        body = (head[:-1] + ', "comparison": ' + comparison + "}").encode()
-        st.responses.put(("story", story_id), stamp, body)
+        body = await run_in_threadpool(_story_body, st, story_id, stamp)
     return Response(body, media_type="application/json")
+
+
+def _story_body(st: AppState, story_id: str, stamp: Hashable) -> bytes:
+    c = st.corpus
+    s = c.story(story_id)
+    if s is None:
+        raise HTTPException(404, f"no story with id {story_id!r}")
+    comparison, stale = st.comparison_text(story_id)
+    head = json.dumps({"story": story_row(s), "articles": c.store.article_summaries(s.articles)},
+                      ensure_ascii=False, default=str)
+    body = (head[:-1] + ', "comparison": ' + (comparison or "null")
+            + f', "comparison_stale": {json.dumps(stale)}}}').encode()
+    st.responses.put(("story", story_id), stamp, body)
+    return body
 
 
 @router.get("/stories/{story_id}/spread", summary="How each quote of the story spread: the spread contract of "
                                                   "`storylens spread` for one story")
 def get_story_spread(request: Request, story_id: str) -> dict[str, Any]:
+    from storylens.compare.spread import spread_contract
+
     st = state_of(request)
-    if st.corpus.story(story_id) is None:
+    s = st.corpus.story(story_id)
+    if s is None:
         raise HTTPException(404, f"no story with id {story_id!r}")
-    st.comparison(story_id)  # computed once under the compare lock when stale
-    return st.corpus.spread([story_id])
+    return spread_contract([(s, st.comparison(story_id))])
 
 
 # ---- narratives -------------------------------------------------------------------------------------------------
@@ -324,14 +334,8 @@ async def post_articles(request: Request) -> JSONResponse:
     st = state_of(request)
     items = await run_in_threadpool(_refuse_private_urls, items, results, st.settings)
     ingested: list[ItemResult] = []
-    if items:
-        def run() -> list[ItemResult]:
-            with st.ingest_lock:
-                return st.corpus.ingest(items, link=False).results
-
-        ingested = await run_in_threadpool(run)
-        if any(r.status in ("new", "updated") for r in ingested):
-            st.relink_soon()
+    if items:  # stored (narratives linked with them) by the writer before it answers; 503 when it cannot
+        ingested = await run_in_threadpool(st.writer.ingest, items)
     merged = [r for r in results if r is not None] + ingested
     counts = {s: sum(1 for r in merged if r.status == s) for s in ("new", "updated", "duplicate", "unchanged",
                                                                      "rejected")}
@@ -341,22 +345,26 @@ async def post_articles(request: Request) -> JSONResponse:
 
 # ---- search -------------------------------------------------------------------------------------------------------
 @router.get("/search", summary="Full-text search over articles and quotes (every word must match; word* = prefix)")
-def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=500)],
-           limit: Annotated[int, Query(ge=1, le=200)] = 20, offset: Offset = 0,
-           fmt: Fmt = None) -> Any:
-    from storylens.store.search import tokens
+async def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=500)],
+                 limit: Annotated[int, Query(ge=1, le=200)] = 20, offset: Offset = 0,
+                 fmt: Fmt = None) -> Any:
+    """Kept in the process while the store has no new commit (a kept body costs no thread)."""
+    from storylens.store.search import generation, tokens
 
     if not tokens(q):
         raise HTTPException(422, "q: the query has no words to search for")
-    from storylens.store.search import generation
-
     st = state_of(request)
-    c = st.corpus
-    stamp = generation(c.store)  # any commit to the store, by any process, changes it
+    stamp = generation(st.corpus.store)  # any commit to the store, by any process, changes it
     key = ("search", q, limit, offset, fmt)
     cached = st.responses.get(key, stamp)
     if cached is not None:
         return _stored_response(cached, fmt)
+    return await run_in_threadpool(_search, st, q, limit, offset, fmt, key, stamp)
+
+
+def _search(st: AppState, q: str, limit: int, offset: int, fmt: Format | None, key: Hashable,
+            stamp: Hashable) -> Response:
+    c = st.corpus
     res = c.search(q, limit=limit, offset=offset)
     quotes = to_jsonable(res.quotes)
     groups = group_of_quotes(c, res.quotes)

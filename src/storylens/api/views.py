@@ -103,10 +103,9 @@ def group_of_quotes(corpus: Corpus, quotes: Iterable[HasStory]) -> dict[str, str
     if not story_ids:
         return {}
     out: dict[str, str] = {}
-    for g in corpus.store.quote_groups(story_ids=story_ids):
-        for v in g.get("variants", []):
-            # a variant that is one statement of a longer quote has the id "<quote id>@<start>-<end>"
-            out.setdefault(_PIECE.sub("", v["quote_id"]), g["id"])
+    for group_id, quote_id in corpus.store.quote_group_members(story_ids):
+        # a variant that is one statement of a longer quote has the id "<quote id>@<start>-<end>"
+        out.setdefault(_PIECE.sub("", quote_id), group_id)
     return out
 
 

@@ -15,7 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, Text, cast, create_engine, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
@@ -239,7 +254,8 @@ class Store:
             self._write_article(s, ArticleWrite(article, minhash, embedding, story_id), run_id, self._next_seq(s))
             for e in entities:
                 self._upsert_entity(s, e)
-            self._write_changes(s, stories, merges, moved, deleted_stories, stream, narratives, state, furniture)
+            self._write_changes(s, stories, merges, moved, deleted_stories, stream, narratives, state,
+                                touched={story_id} if story_id else set(), furniture=furniture)
 
     def save_batch(
         self,
@@ -279,7 +295,9 @@ class Store:
             complete = all(e is None for e in errors)
             self._write_changes(s, stories, merges, moved, deleted_stories, stream if complete else None,
                                 narratives if complete else None,
-                                {**(state or {}), **((complete_state or {}) if complete else {})}, furniture)
+                                {**(state or {}), **((complete_state or {}) if complete else {})},
+                                touched={w.story_id for w, e in zip(writes, errors, strict=True)
+                                         if e is None and w.story_id}, furniture=furniture)
         return errors
 
     def _next_seq(self, s: Session) -> int:
@@ -323,14 +341,19 @@ class Store:
 
     def _write_changes(self, s: Session, stories: Iterable[Story], merges: Iterable[StoryMerge],
                        moved: dict[str, str] | None, deleted_stories: Iterable[str], stream: Any, narratives: Any,
-                       state: dict[str, bytes] | None, furniture: Any = None) -> None:
+                       state: dict[str, bytes] | None, touched: set[str] | None = None,
+                       furniture: Any = None) -> None:
         """A batch's story changes: changed stories, merges, deleted stories, the articles that moved (their copies
         move with them), the story stream's changes and the narrative changes, opaque state, and what the furniture
-        model learned."""
+        model learned.  ``touched``: the stories an article was written to (None: every story given counts as
+        changed)."""
         stories = list(stories)
         merges = list(merges)
         for st in stories:
-            self._upsert_story(s, st)
+            self._upsert_story(s, st, touched=touched is None or st.id in touched)
+        copied_to = sorted((touched or set()) - {st.id for st in stories})  # a copy joined: the story's list changed
+        if copied_to:
+            s.execute(update(StoryRow).where(StoryRow.id.in_(copied_to)).values(updated_at=utcnow()))
         for mg in merges:
             s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
         gone = sorted({mg.merged for mg in merges} | set(deleted_stories))
@@ -539,14 +562,24 @@ class Store:
             return [(t, d) for t, d in s.execute(stmt) if d is not None]
 
     # ---- stories and narratives -------------------------------------------------------------------------------
-    def _upsert_story(self, s: Session, st: Story) -> None:
+    def _upsert_story(self, s: Session, st: Story, touched: bool = True) -> None:
+        """Write a story.  Its ``updated_at`` (which dates its stored comparison and the servers' cached bodies)
+        moves only when it changed: a new story, ``touched`` (an article of it was written), another title, keywords
+        or outlets, or other original members than stored (a story the stream only closed or reopened keeps it)."""
         row = s.get(StoryRow, st.id)
+        changed = touched or row is None or (st.title, list(st.keywords), list(st.outlets), len(st.articles)) != (
+            row.title, list(row.keywords), list(row.outlets), row.n_articles)
+        if not changed:
+            members = s.scalars(select(ArticleRow.id).where(ArticleRow.story_id == st.id,
+                                                            ArticleRow.duplicate_of.is_(None)))
+            changed = set(members) != set(st.articles)
         if row is None:
             row = StoryRow(id=st.id)
             s.add(row)
         row.title, row.first_seen, row.last_seen = st.title, st.first_seen, st.last_seen
         row.keywords, row.outlets, row.n_articles = list(st.keywords), list(st.outlets), len(st.articles)
-        row.updated_at = utcnow()
+        if changed:
+            row.updated_at = utcnow()
 
     def unassigned_originals(self) -> list[str]:
         """Stored originals that no story-stream member row holds (in arrival order)."""
@@ -668,17 +701,44 @@ class Store:
 
     def comparison_text(self, story_id: str) -> str | None:
         """The cached comparison as stored (JSON text, not decoded: served as is) when it is as new as the story."""
+        found = self.stored_comparison_text(story_id)
+        return found[0] if found is not None and found[1] else None
+
+    def stored_comparison_text(self, story_id: str) -> tuple[str, bool, int | None] | None:
+        """The story's last stored comparison (JSON text, not decoded), whether it is as new as the story, and its
+        ``version`` (read by the database, so the text need not be decoded to know it)."""
         with self.session() as s:
-            row = s.execute(select(cast(ComparisonRow.data, Text), ComparisonRow.story_updated_at, StoryRow.updated_at)
+            row = s.execute(select(cast(ComparisonRow.data, Text), ComparisonRow.story_updated_at, StoryRow.updated_at,
+                                   ComparisonRow.data["version"].as_integer())
                             .join(StoryRow, StoryRow.id == ComparisonRow.story_id)
                             .where(ComparisonRow.story_id == story_id)).first()
-        if row is None or row[0] is None or row[1] < row[2]:
+        if row is None or row[0] is None:
             return None
-        return str(row[0])
+        return str(row[0]), row[1] >= row[2], None if row[3] is None else int(row[3])
 
-    def save_comparison(self, story_id: str, data: dict[str, Any], groups: Sequence[dict[str, Any]]) -> None:
+    def story_stamp(self, story_id: str) -> tuple[dt.datetime, dt.datetime | None] | None:
+        """When the story last changed and what story state its stored comparison was computed from (None: no
+        comparison); None when there is no such story.  One small query: what a response cache keys on."""
+        with self.session() as s:
+            row = s.execute(select(StoryRow.updated_at, ComparisonRow.story_updated_at)
+                            .outerjoin(ComparisonRow, ComparisonRow.story_id == StoryRow.id)
+                            .where(StoryRow.id == story_id)).first()
+        return None if row is None else (row[0], row[1])
+
+    def stale_comparisons(self, limit: int = 1000) -> list[str]:
+        """Stories whose stored comparison is older than the story (the most recently changed first)."""
+        with self.session() as s:
+            q = (select(StoryRow.id).join(ComparisonRow, ComparisonRow.story_id == StoryRow.id)
+                 .where(ComparisonRow.story_updated_at < StoryRow.updated_at)
+                 .order_by(StoryRow.updated_at.desc()).limit(limit))
+            return list(s.scalars(q))
+
+    def save_comparison(self, story_id: str, data: dict[str, Any], groups: Sequence[dict[str, Any]],
+                        as_of: dt.datetime | None = None) -> None:
+        """Store a story's comparison computed from the story as it was at ``as_of`` (its ``updated_at`` then;
+        default: now), so a story that changed during the computation keeps a stale comparison."""
         with self.session.begin() as s:
-            updated = s.scalar(select(StoryRow.updated_at).where(StoryRow.id == story_id)) or utcnow()
+            updated = as_of or s.scalar(select(StoryRow.updated_at).where(StoryRow.id == story_id)) or utcnow()
             row = s.get(ComparisonRow, story_id)
             if row is None:
                 s.add(ComparisonRow(story_id=story_id, story_updated_at=updated, data=data))
@@ -693,6 +753,27 @@ class Store:
         with self.session() as s:
             row = s.get(QuoteGroupRow, group_id)
             return None if row is None else row.data
+
+    def quote_group_members(self, story_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(quote group id, variant quote id) of the computed quote groups of these stories, in group order: the
+        database reads the ids out of the stored groups (SQLite's ``json_each``, PostgreSQL's
+        ``json_array_elements``), so the groups' texts are never decoded here."""
+        ids = list(story_ids)
+        if not ids:
+            return []
+        if self.dialect == "sqlite":
+            sql = ("SELECT g.id, json_extract(v.value, '$.quote_id') FROM quote_groups g, "
+                   "json_each(g.data, '$.variants') v WHERE g.story_id IN :ids ORDER BY g.story_id, g.id, v.key")
+        elif self.dialect == "postgresql":
+            sql = ("SELECT g.id, v.value ->> 'quote_id' FROM quote_groups g, "
+                   "json_array_elements(g.data -> 'variants') WITH ORDINALITY AS v(value, n) "
+                   "WHERE g.story_id IN :ids ORDER BY g.story_id, g.id, v.n")
+        else:
+            return [(g["id"], v["quote_id"]) for g in self.quote_groups(story_ids=ids)
+                    for v in g.get("variants", [])]
+        stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+        with self.engine.connect() as conn:
+            return [(str(gid), str(qid)) for gid, qid in conn.execute(stmt, {"ids": ids}) if qid is not None]
 
     def quote_groups(self, story_ids: Sequence[str] | None = None, speaker: str | None = None) -> list[dict[str, Any]]:
         """Computed quote groups (of stories whose comparison is cached), optionally of some stories or a speaker."""
