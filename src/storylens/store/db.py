@@ -124,8 +124,15 @@ class Store:
                 try:
                     yield
                 finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITER_LOCK_KEY})
-                    conn.commit()
+                    try:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITER_LOCK_KEY})
+                        conn.commit()
+                    except Exception as e:
+                        from storylens.store.faults import store_failure
+
+                        # the server closed the connection (restarted): the lock went with it
+                        if store_failure(e, self.url) is None:
+                            raise
             return
         db = self.engine.url.database if self.dialect == "sqlite" else None
         if not db or db == ":memory:" or db.startswith("file:"):
@@ -551,20 +558,27 @@ class Store:
     def reset_stream(self) -> None:
         """Forget the story stream's state (after a batch re-clustering): the next ingest rebuilds it from the
         stored articles, in arrival order."""
+        with self.session.begin() as s:
+            self._reset_stream(s)
+
+    def _reset_stream(self, s: Session) -> None:
         from storylens.store.schema import StoryKeyRow, StoryMemberRow, StoryStateRow, StreamDocFreqRow
         from storylens.store.stream import STREAM_KEY
 
-        with self.session.begin() as s:
-            for row in (StoryMemberRow, StoryStateRow, StoryKeyRow, StreamDocFreqRow):
-                s.execute(delete(row))
-            s.execute(delete(StateRow).where(StateRow.key.in_([STREAM_KEY, "story_stream:arrivals"])))
+        for row in (StoryMemberRow, StoryStateRow, StoryKeyRow, StreamDocFreqRow):
+            s.execute(delete(row))
+        s.execute(delete(StateRow).where(StateRow.key.in_([STREAM_KEY, "story_stream:arrivals"])))
 
     def replace_stories(self, stories: Sequence[Story], merges: Sequence[StoryMerge] = (),
-                        state: dict[str, bytes] | None = None) -> None:
-        """Batch re-clustering: replace all stories and memberships in one transaction."""
+                        state: dict[str, bytes] | None = None, stream: Any = None) -> None:
+        """Batch re-clustering: replace all stories and memberships in one transaction.  The comparisons and quote
+        groups of stories that are gone go with them, and so do the narratives (they name the old stories: the
+        caller links them again).  ``stream``: the story stream's state over the new stories (``StreamChanges``),
+        written in place of the old one (None keeps the old state)."""
         with self.session.begin() as s:
             s.execute(delete(StoryRow))
             s.execute(update(ArticleRow).values(story_id=None))
+            self._reset_narratives(s)
             for st in stories:
                 self._upsert_story(s, st)
                 if st.articles:
@@ -572,6 +586,17 @@ class Store:
             for mg in merges:
                 s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
             self._span_from_members(s, [st.id for st in stories])
+            s.flush()
+            stored = select(StoryRow.id)
+            s.execute(delete(ComparisonRow).where(ComparisonRow.story_id.not_in(stored)))
+            s.execute(delete(QuoteGroupRow).where(QuoteGroupRow.story_id.is_not(None),
+                                                  QuoteGroupRow.story_id.not_in(stored)))
+            if stream is not None:
+                from storylens.store.stream import apply_changes
+
+                self._reset_stream(s)
+                s.flush()
+                apply_changes(s, stream)
             for key, data in (state or {}).items():
                 self._put_state(s, key, data)
 
@@ -632,12 +657,31 @@ class Store:
 
     def reset_narratives(self) -> None:
         """Forget every narrative and the linker's story summaries (before linking all stories again)."""
+        with self.session.begin() as s:
+            self._reset_narratives(s)
+
+    def _reset_narratives(self, s: Session) -> None:
         from storylens.store.schema import NarrativeSummaryRow, StoryNameRow, StorySummaryRow
 
+        for row in (StorySummaryRow, StoryNameRow, NarrativeSummaryRow, NarrativeRow):
+            s.execute(delete(row))
+        s.execute(update(StoryRow).values(narrative_id=None))
+
+    def replace_narratives(self, changes: Any, state: dict[str, bytes] | None = None,
+                           clear_state: Sequence[str] = ()) -> None:
+        """Every narrative and story summary replaced by ``changes`` (``NarrativeChanges`` from an empty start: a
+        relink of all stories), in one transaction: a relink cut short leaves the narratives as they were.  With it,
+        ``state`` is written and the ``clear_state`` keys are removed."""
+        from storylens.store.narratives import apply_narrative_changes
+
         with self.session.begin() as s:
-            for row in (StorySummaryRow, StoryNameRow, NarrativeSummaryRow, NarrativeRow):
-                s.execute(delete(row))
-            s.execute(update(StoryRow).values(narrative_id=None))
+            self._reset_narratives(s)
+            s.flush()
+            apply_narrative_changes(s, changes)
+            for key, data in (state or {}).items():
+                self._put_state(s, key, data)
+            if clear_state:
+                s.execute(delete(StateRow).where(StateRow.key.in_(list(clear_state))))
 
     def narratives(self, ids: Sequence[str] | None = None) -> list[Narrative]:
         with self.session() as s:

@@ -1,0 +1,114 @@
+"""The PostgreSQL server restarted in the middle of an ingest, and stopped for longer than the ingest waits for it.
+The real command runs in a subprocess; a wrapper script holds it inside the transaction of a batch's write while the
+test restarts (stops) the server, then lets it go on.  A restart costs nothing but a warning: the batch is stored
+again once the server answers.  A server that stays away ends the ingest with a message naming what was not
+stored.  Either way the store is consistent and the same ingest again stores exactly what is missing."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES
+from fault_support import OwnServer, narratives, own_server, sources, start_hooked, stories
+from storylens.corpus import Corpus
+from storylens.store import Store
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+# the first batch write of the command stops inside its transaction (the articles written, nothing committed)
+HOLD_FIRST_WRITE = """
+import storylens.store.db as db
+
+_write_changes = db.Store._write_changes
+first = [True]
+
+
+def write_changes(self, s, *args, **kwargs):
+    _write_changes(self, s, *args, **kwargs)
+    if first.pop() if first else False:
+        s.flush()
+        reached({"dialect": self.dialect})
+
+
+db.Store._write_changes = write_changes
+"""
+
+Snapshot = tuple[object, object, object]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[OwnServer]:
+    base = Path(tempfile.mkdtemp(prefix="storylens-faults-pg-"))  # pytest's own temp dirs are closed to `postgres`
+    try:
+        srv = own_server(base)
+        try:
+            yield srv
+        finally:
+            srv.ctl("stop", "-m", "immediate")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(server: OwnServer) -> Snapshot:
+    with Corpus(server.url("uninterrupted")) as c:
+        report = c.ingest([str(EXAMPLES)])
+        assert not report.rejected
+        return sources(c.store), stories(c.store), narratives(c.store)
+
+
+def _snapshot(store: Store) -> Snapshot:
+    return sources(store), stories(store), narratives(store)
+
+
+def test_server_restarted_while_a_batch_is_written(server: OwnServer, uninterrupted: Snapshot,
+                                                   tmp_path: Path) -> None:
+    url = server.url("restarted")
+    hooked = start_hooked(tmp_path, HOLD_FIRST_WRITE, "ingest", str(EXAMPLES), "--db", url)
+    assert hooked.wait_for_fault()["dialect"] == "postgresql"
+    server.ctl("restart", "-m", "fast")
+    done = hooked.go_on()
+    assert done.returncode == 0, done.stderr
+    assert "connection to the database server" in done.stderr and "storing the batch" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    store = Store(url)
+    assert store.check() == []
+    assert set(sources(store).values()) == {1}
+    assert _snapshot(store) == uninterrupted
+    store.close()
+    with Corpus(url) as c:  # the same ingest again: nothing is missing
+        again = c.ingest([str(EXAMPLES)])
+        assert again.count("unchanged") == len(again.results)
+        assert _snapshot(c.store) == uninterrupted
+
+
+def test_server_gone_longer_than_the_ingest_waits(server: OwnServer, uninterrupted: Snapshot,
+                                                  tmp_path: Path) -> None:
+    url = server.url("stopped")
+    hooked = start_hooked(tmp_path, HOLD_FIRST_WRITE, "ingest", str(EXAMPLES), "--db", url,
+                          env={"STORYLENS_RECONNECT_S": "2"})
+    hooked.wait_for_fault()
+    server.ctl("stop", "-m", "fast")
+    try:
+        done = hooked.go_on()
+    finally:
+        server.ctl("start")
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "connection to the database server" in done.stderr and "not stored" in done.stderr, done.stderr
+    for name in ("a03_meridian_post.txt", "wire.jsonl#1", "c04_baltic_ledger.txt"):
+        assert name in done.stderr  # each item not stored is named
+    store = Store(url)
+    assert store.check() == []
+    assert sources(store) == {}  # the batch's transaction rolled back whole
+    store.close()
+    with Corpus(url) as c:  # the same ingest again stores everything, once
+        again = c.ingest([str(EXAMPLES)])
+        assert again.count("new") + again.count("duplicate") == len(again.results)
+        assert c.store.check() == []
+        assert _snapshot(c.store) == uninterrupted
