@@ -57,6 +57,22 @@ narratives.apply_narrative_changes = apply_narrative_changes
 """
 
 
+RECLUSTER_HOOK = """
+import storylens.store.stream as stream
+
+_apply = stream.apply_changes
+
+
+def apply_changes(s, changes):
+    _apply(s, changes)
+    s.flush()  # the stream's state over the new stories written, not committed
+    reached({"stories": len(changes.stories)})
+
+
+stream.apply_changes = apply_changes
+"""
+
+
 def _wire(article_id: str) -> dict[str, Any]:
     for line in (EXAMPLES / "wire.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip() and json.loads(line)["id"] == article_id:
@@ -117,6 +133,7 @@ def test_kill_9_while_a_batch_merging_two_stories_is_written(two_stories: Path, 
 
 
 def test_kill_9_while_every_narrative_is_linked_again(example_store: Path, tmp_path: Path) -> None:
+    """Killed in the relink that follows ``recluster``: the next ingest (with nothing new) completes it."""
     with Corpus(copy_sqlite(example_store, tmp_path / "uninterrupted.db")) as ref:
         ref.recluster()
         ref.ingest([str(EXAMPLES)])
@@ -134,6 +151,34 @@ def test_kill_9_while_every_narrative_is_linked_again(example_store: Path, tmp_p
     with Corpus(url) as c:  # the next run: an ingest with nothing new completes the relink
         report = c.ingest([str(EXAMPLES)])
         assert report.count("new") == 0
+    store = Store(url)
+    assert store.check() == []
+    assert (sources(store), stories(store), narratives(store)) == expected
+    store.close()
+
+
+def test_kill_9_while_recluster_writes_the_new_stories(two_stories: Path, tmp_path: Path) -> None:
+    """Killed while ``recluster`` writes the new stories (a06 and a07, stored apart, become one) and the stream's
+    state over them: the store keeps the old stories whole, and the next ``recluster`` ends as an uninterrupted
+    one."""
+    before = Store(f"sqlite:///{two_stories}")
+    old = (sources(before), stories(before), narratives(before))
+    before.close()
+    with Corpus(copy_sqlite(two_stories, tmp_path / "uninterrupted.db")) as ref:
+        ref.recluster()
+        expected = (sources(ref.store), stories(ref.store), narratives(ref.store))
+    assert expected[1] != old[1], "recluster changes the stories"
+    url = copy_sqlite(two_stories, tmp_path / "killed.db")
+    hooked = start_hooked(tmp_path, RECLUSTER_HOOK, "recluster", "--db", url)
+    assert hooked.wait_for_fault()["stories"]
+    hooked.kill()
+
+    store = Store(url)
+    assert store.check() == []
+    assert (sources(store), stories(store), narratives(store)) == old
+    store.close()
+    with Corpus(url) as c:  # the next run
+        c.recluster()
     store = Store(url)
     assert store.check() == []
     assert (sources(store), stories(store), narratives(store)) == expected

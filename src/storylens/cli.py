@@ -568,7 +568,14 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except Exception as e:  # noqa: BLE001 - a user never sees a bare traceback
-        err.print(f"[red]error:[/red] {type(e).__name__}: {e}")
+        from storylens.store.faults import store_failure
+
+        failure = store_failure(e, os.environ.get("STORYLENS_DB", ""))
+        if failure is not None:  # a full disk, a lost server: said in words, with what became of the store
+            err.print(f"[red]error:[/red] {failure}: the write under way was rolled back; run the command again "
+                      "once this is solved")
+        else:
+            err.print(f"[red]error:[/red] {type(e).__name__}: {e}")
         if os.environ.get("STORYLENS_DEBUG"):
             raise
         sys.exit(2)

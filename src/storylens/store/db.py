@@ -19,6 +19,7 @@ from sqlalchemy import Engine, Text, cast, create_engine, delete, event, func, i
 from sqlalchemy.orm import Session, sessionmaker
 
 from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
+from storylens.store.faults import store_failure
 from storylens.store.schema import (
     ArticleRow,
     ComparisonRow,
@@ -128,8 +129,6 @@ class Store:
                         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITER_LOCK_KEY})
                         conn.commit()
                     except Exception as e:
-                        from storylens.store.faults import store_failure
-
                         # the server closed the connection (restarted): the lock went with it
                         if store_failure(e, self.url) is None:
                             raise
@@ -263,6 +262,8 @@ class Store:
                             seq += 1
                     errors.append(None)
                 except Exception as e:  # noqa: BLE001 - the savepoint rolled back this article alone
+                    if store_failure(e, self.url) is not None:  # the store's fault: the transaction is lost whole
+                        raise
                     errors.append(f"{type(e).__name__}: {str(e)[:300]}")
             complete = all(e is None for e in errors)
             self._write_changes(s, stories, merges, moved, deleted_stories, stream if complete else None,

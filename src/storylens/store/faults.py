@@ -36,7 +36,10 @@ class StoreFailure(Exception):
 
 
 def where(url: str) -> str:
-    """The database file of an SQLite URL, the host, port and database of a server's (never a password)."""
+    """The database file of an SQLite URL, the host, port and database of a server's (never a password); "the
+    store" when the URL is not known."""
+    if not url:
+        return "the store"
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         return u.database or ":memory:"
