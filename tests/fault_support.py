@@ -197,7 +197,10 @@ def own_server(base: Path) -> OwnServer:
         missing("PostgreSQL server binaries (initdb, pg_ctl) not found")
     prefix: list[str] = []
     if os.geteuid() == 0:
-        pw = pwd.getpwnam("postgres")
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            missing("running as root and there is no `postgres` user to run initdb as")
         os.chown(base, pw.pw_uid, pw.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     data, user, port = base / "data", "storylens", _free_port()

@@ -600,22 +600,18 @@ class Runner:
         re-clustering or a load); later ingests continue incrementally from them.  One writer at a time; the
         narratives are replaced in one transaction, and a relink cut short (killed) is completed by the next
         ingest (:data:`RELINK_MARKER`)."""
-        with self.store.writer_lock():
-            self._relink_narratives()
-
-    def _relink_narratives(self) -> None:
-        """:meth:`link_narratives` under the caller's writer lock."""
         from storylens.stories.narratives import MemoryNarratives, NarrativeLinker
 
-        self.store.put_state(RELINK_MARKER, b"1")  # committed first: what a kill in the relink leaves behind
-        states, _ = self._story_states()
-        # linked from an empty start, in memory (what the store would hold chunk after chunk), then written at once
-        backend = MemoryNarratives()
-        linker = NarrativeLinker(self.settings.stories, backend)
-        ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
-        for chunk in batched(ordered, ASSIGNMENT_BATCH):
-            linker.update(chunk)
-        self.store.replace_narratives(backend.contents(), clear_state=[RELINK_MARKER])
+        with self.store.writer_lock():
+            self.store.put_state(RELINK_MARKER, b"1")  # committed first: what a kill in the relink leaves behind
+            states, _ = self._story_states()
+            # linked from an empty start in memory (what the store would hold chunk after chunk), written at once
+            backend = MemoryNarratives()
+            linker = NarrativeLinker(self.settings.stories, backend)
+            ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
+            for chunk in batched(ordered, ASSIGNMENT_BATCH):
+                linker.update(chunk)
+            self.store.replace_narratives(backend.contents(), clear_state=[RELINK_MARKER])
 
     def relink_pending(self) -> bool:
         """Whether a relink of every narrative was started and never finished (the process was killed)."""
@@ -683,7 +679,7 @@ class Runner:
             # old stories or the new ones with their stream, and narratives the next ingest links if this run cannot
             self.store.replace_stories(stories, [], stream=stream.flush(apply=False),
                                        state={STREAM_MARKER: str(stream.arrivals).encode(), RELINK_MARKER: b"1"})
-            self._relink_narratives()
+            self.link_narratives()
         return len(articles), len(stories)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,6 +110,7 @@ class Store:
         if migrate:
             upgrade(self.engine)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock_depth = threading.local()  # how deep this thread is in writer_lock
 
     def close(self) -> None:
         self.engine.dispose()
@@ -117,7 +119,23 @@ class Store:
     def writer_lock(self) -> Iterator[None]:
         """One writer at a time across processes (story assignment reads and writes the whole story state):
         an exclusive ``flock`` on ``<database>.lock`` for an SQLite file, a session advisory lock on PostgreSQL.
-        Readers are never blocked."""
+        Readers are never blocked.  Re-entrant in one thread (a relink of the narratives under a caller's lock)."""
+        if getattr(self._lock_depth, "n", 0):
+            self._lock_depth.n += 1
+            try:
+                yield
+            finally:
+                self._lock_depth.n -= 1
+            return
+        with self._writer_lock():
+            self._lock_depth.n = 1
+            try:
+                yield
+            finally:
+                self._lock_depth.n = 0
+
+    @contextmanager
+    def _writer_lock(self) -> Iterator[None]:
         if self.dialect == "postgresql":
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": WRITER_LOCK_KEY})
