@@ -115,3 +115,22 @@ def test_server_gone_longer_than_the_ingest_waits(server: OwnServer, uninterrupt
         assert again.count("new") + again.count("duplicate") == len(again.results)
         assert c.store.check() == []
         assert _snapshot(c.store) == uninterrupted
+
+
+def test_an_article_the_server_refuses_is_rejected_and_the_rest_stored_whole(server: OwnServer) -> None:
+    """An id longer than the column (PostgreSQL refuses it, SQLite would not): the article is rejected with the
+    server's reason, and the batch is assigned and stored again without it, so no story is stored for it alone."""
+    refused = {"id": "x" * 600, "title": "Harbour cats win national award", "published": "2025-05-01",
+               "outlet": "Cat News", "text": "The harbour cats of Lindhaven won the national award for the friendliest "
+                                             "cats on Tuesday, the jury said. " * 5}
+    with Corpus(server.url("without")) as ref:
+        ref.ingest(INPUT[:3])
+        expected = _snapshot(ref.store)
+    with Corpus(server.url("refused")) as c:
+        for _ in range(2):  # and the same ingest again
+            report = c.ingest([*INPUT[:3], refused])
+            assert [r.id for r in report.rejected] == [refused["id"]]
+            assert "could not be stored" in str(report.rejected[0].reason)
+            assert "too long" in str(report.rejected[0].reason)
+            assert c.store.check() == []
+            assert _snapshot(c.store) == expected

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from storylens.model import Article, Entity, RawDocument, ReadError, Story, StoryMerge
 from storylens.settings import Settings
-from storylens.store.faults import StoreFailure, store_failure
+from storylens.store.faults import ArticlesNotStored, StoreFailure, store_failure
 from storylens.stories.dating import refine_weekday_dates
 
 if TYPE_CHECKING:
@@ -402,6 +402,7 @@ class Runner:
         # from here to the batch's last write, one writer per store (another process may be ingesting too); what it
         # stored since our last batch makes our state stale, so it is reloaded
         waited, delay = 0.0, 0.5
+        unstorable: list[ItemResult] = []
         for attempt in itertools.count():
             try:
                 with self.store.writer_lock():
@@ -417,6 +418,12 @@ class Runner:
                     assignment = self._assign(batch, session, link)
                     self._store(batch, session, assignment, new_entities, run_id)
                 break
+            except ArticlesNotStored as e:
+                # the batch was rolled back: assigned and stored again without the articles the store refused
+                batch.results = []
+                unstorable += self._drop(batch, e.failed)
+                if not batch.analyzed:
+                    break
             except Exception as e:
                 # a lost connection rolled the batch back: once the server answers, the batch is assigned and stored
                 # again from the store's state (the lock was lost with the connection: another writer may have
@@ -429,8 +436,25 @@ class Runner:
                 batch.results = []
                 time.sleep(delay)
                 waited, delay = waited + delay, delay * 2
-        for res in batch.results:  # after the lock: a caller's callback may itself write to the store
+        for res in [*unstorable, *batch.results]:  # after the lock: a caller's callback may itself write to the store
             emit(res)
+
+    def _drop(self, batch: _Batch, failed: dict[str, str]) -> list[ItemResult]:
+        """Take the articles the store refused out of ``batch``, with the copies of those among them that were
+        originals (a copy is stored with its original); their results."""
+        out = []
+        for a in batch.analyzed:
+            if a.id in failed:
+                reason = f"could not be stored: {failed[a.id]}"
+            elif a.duplicate_of in failed:
+                reason = f"not stored: its original {a.duplicate_of} could not be stored"
+            else:
+                continue
+            out.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store", reason=reason))
+        gone = {r.id for r in out}
+        batch.analyzed = [a for a in batch.analyzed if a.id not in gone]
+        batch.vectors = {k: v for k, v in batch.vectors.items() if k not in gone}
+        return out
 
     def _prepare(self, chunk: list[RawDocument | ReadError], session: _Session, inflight: _Batch | None = None
                  ) -> _Batch:
@@ -506,8 +530,9 @@ class Runner:
 
     def _store(self, batch: _Batch, session: _Session, asg: _Assignment, new_entities: Sequence[Entity],
                run_id: int | None) -> None:
-        """The batch in one transaction, each article all or nothing (an article that cannot be stored is reported
-        and the others are stored); the batch's story, narrative and streaming state with it."""
+        """The batch in one transaction with its story, narrative and streaming state: every article or none (the
+        articles the store refuses raise :class:`ArticlesNotStored`, and :meth:`_finish` stores the others again).
+        When the batch's own writes fail, one transaction per article."""
         from storylens.store import ArticleWrite
 
         ordered = sorted(batch.analyzed, key=_sort_key)
@@ -522,7 +547,9 @@ class Runner:
             errors = self.store.save_batch(
                 writes, run_id=run_id, entities=new_entities, stories=asg.stories, merges=asg.merges, moved=asg.moved,
                 deleted_stories=asg.deleted, stream=asg.stream, narratives=asg.narratives, state=state,
-                complete_state={STREAM_MARKER: marker} if marker is not None else None)
+                complete_state={STREAM_MARKER: marker} if marker is not None else None, all_or_nothing=True)
+        except ArticlesNotStored:
+            raise  # the caller stores the batch again without them
         except Exception as e:  # noqa: BLE001 - the batch's own writes failed: one transaction per article instead
             if store_failure(e, self.store.url) is not None:  # the store's fault, not the batch's: nothing stored
                 raise
@@ -530,17 +557,9 @@ class Runner:
                         exc_info=True)
             self._store_one_by_one(batch, session, asg, new_entities, run_id)
             return
-        for a, err in zip(ordered, errors, strict=True):
-            if err is not None:
-                batch.results.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
-                                                reason=f"could not be stored: {err}"))
-            else:
-                batch.results.append(self._stored(batch, asg, a))
-        if any(e is not None for e in errors):
-            # the stream in memory holds an article the store does not: reopen it from the store next batch
-            session.stream = None
-            session.marker = b"-"
-        elif marker is not None:
+        assert not any(errors)  # an article the store refused raised ArticlesNotStored
+        batch.results.extend(self._stored(batch, asg, a) for a in ordered)
+        if marker is not None:
             session.marker = marker
 
     def _stored(self, batch: _Batch, asg: _Assignment, a: Article) -> ItemResult:

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, Text, cast, create_engine, delete, event, func, i
 from sqlalchemy.orm import Session, sessionmaker
 
 from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
-from storylens.store.faults import store_failure
+from storylens.store.faults import ArticlesNotStored, store_failure
 from storylens.store.schema import (
     ArticleRow,
     ComparisonRow,
@@ -261,6 +261,7 @@ class Store:
         narratives: Any = None,
         state: dict[str, bytes] | None = None,
         complete_state: dict[str, bytes] | None = None,
+        all_or_nothing: bool = False,
     ) -> list[str | None]:
         """Write a batch of articles in one transaction, each article all or nothing (a savepoint of its own): an
         article that cannot be stored is rolled back alone and the others are stored.  Returns, per write, None or
@@ -268,7 +269,9 @@ class Store:
 
         With the articles come the batch's new entities and story changes (as :meth:`save_article` takes them with
         the last article); ``stream``, ``narratives`` and ``complete_state`` only when every article was stored (the
-        story state must not count an article the store does not hold)."""
+        story state must not count an article the store does not hold).  ``all_or_nothing``: when an article
+        cannot be stored, nothing is (:class:`~storylens.store.faults.ArticlesNotStored` names them), so that the
+        caller can assign the others again without it (its story changes counted it)."""
         errors: list[str | None] = []
         with self.session.begin() as s:
             self._upsert_entities(s, list(entities))
@@ -284,6 +287,8 @@ class Store:
                         raise
                     errors.append(f"{type(e).__name__}: {str(e)[:300]}")
             complete = all(e is None for e in errors)
+            if all_or_nothing and not complete:
+                raise ArticlesNotStored({w.article.id: e for w, e in zip(writes, errors, strict=True) if e is not None})
             self._write_changes(s, stories, merges, moved, deleted_stories, stream if complete else None,
                                 narratives if complete else None,
                                 {**(state or {}), **((complete_state or {}) if complete else {})})

@@ -86,3 +86,12 @@ def _classify(e: BaseException, url: str) -> StoreFailure | None:
         if isinstance(e, psycopg.OperationalError) and (state.startswith(("08", "57P")) or not state):
             return StoreFailure("connection", where(url), detail)
     return None
+
+
+class ArticlesNotStored(Exception):
+    """Articles of a batch written all or nothing could not be stored (their own fault: a value the database
+    refuses); the batch's transaction was rolled back.  ``failed``: article id → the reason."""
+
+    def __init__(self, failed: dict[str, str]) -> None:
+        super().__init__(f"{len(failed)} articles could not be stored")
+        self.failed = failed
