@@ -421,7 +421,10 @@ class Runner:
             except ArticlesNotStored as e:
                 # the batch was rolled back: assigned and stored again without the articles the store refused
                 batch.results = []
-                unstorable += self._drop(batch, e.failed)
+                dropped = self._drop(batch, e.failed)
+                if not dropped:  # never expected: the refused articles are the batch's
+                    raise
+                unstorable += dropped
                 if not batch.analyzed:
                     break
             except Exception as e:
