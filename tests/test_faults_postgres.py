@@ -2,7 +2,9 @@
 The real command runs in a subprocess; a wrapper script holds it inside the transaction of a batch's write while the
 test restarts (stops) the server, then lets it go on.  A restart costs nothing but a warning: the batch is stored
 again once the server answers.  A server that stays away ends the ingest with a message naming what was not
-stored.  Either way the store is consistent and the same ingest again stores exactly what is missing."""
+stored.  Either way the store is consistent and the same ingest again stores exactly what is missing.  And an
+article the server refuses (a value too long for its column) is rejected alone, its batch stored whole without it.
+The tests use a cluster of their own: restarting the session's would cut the other tests' connections."""
 
 from __future__ import annotations
 
