@@ -67,3 +67,15 @@ def test_the_check_command_exits_1_and_lists_what_is_broken(store_copy: Store) -
     kinds = {p.split(":")[0] for p in problems}
     assert "an article belongs to a story that is not stored" in kinds
     assert "a comparison belongs to a story that is not stored" in kinds
+
+
+def test_a_narrative_and_its_stories_agree(store_copy: Store) -> None:
+    with store_copy.engine.connect() as conn:
+        nid, members = conn.execute(text("SELECT id, stories FROM narratives ORDER BY id LIMIT 1")).one()
+        other = conn.execute(text("SELECT id FROM stories WHERE narrative_id IS NULL ORDER BY id LIMIT 1")).scalar()
+    first = json.loads(members)[0]
+    _break(store_copy, f"UPDATE stories SET narrative_id = NULL WHERE id = '{first}'")
+    _break(store_copy, f"UPDATE stories SET narrative_id = '{nid}' WHERE id = '{other}'")
+    found = {(v.invariant, v.item) for v in store_copy.check()}
+    assert ("a narrative lists a story that names another narrative or none", f"{nid} → {first} (none)") in found
+    assert ("a story names a narrative that does not list it", f"{other} → {nid}") in found

@@ -112,15 +112,38 @@ def ingest(
     c = _corpus(db)
     if allow_private:
         c.settings.ingest.allow_private_urls = True
+    from rich.markup import escape
+
+    from storylens.pipeline import IngestAborted
+
+    aborted: IngestAborted | None = None
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as progress:
         task = progress.add_task("ingesting", total=None)
-        report = c.ingest(inputs, on_result=lambda r: progress.advance(task))
-    err.print(f"[bold]{report.summary()}[/bold]  (store: {c.settings.db_url})")
+        try:
+            report = c.ingest(inputs, on_result=lambda r: progress.advance(task))
+        except IngestAborted as e:
+            aborted, report = e, e.report
+    err.print(f"[bold]{report.summary()}[/bold]  (store: {escape(_shown_url(c.settings.db_url))})")
     for r in report.rejected:
-        err.print(f"  [red]rejected[/red] {r.source}: {r.reason}")
+        err.print(f"  [red]rejected[/red] {escape(r.source)}: {escape(str(r.reason))}")
+    if aborted is not None:
+        n = len(aborted.not_stored)
+        err.print(f"[red]error:[/red] {escape(str(aborted.failure))}: the ingest stopped; {n} item{'s' * (n != 1)} "
+                  "read and not stored (and the input after them not read):")
+        for r in aborted.not_stored:
+            err.print(f"  [red]not stored[/red] {escape(r.source)}")
+        err.print(f"{aborted.advice()[0].upper()}{aborted.advice()[1:]}.")
+        raise typer.Exit(3)
     if report.rejected:
         raise typer.Exit(1)
+
+
+def _shown_url(url: str) -> str:
+    """A store URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @app.command()
@@ -542,7 +565,14 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except Exception as e:  # noqa: BLE001 - a user never sees a bare traceback
-        err.print(f"[red]error:[/red] {type(e).__name__}: {e}")
+        from storylens.store.faults import store_failure
+
+        failure = store_failure(e, os.environ.get("STORYLENS_DB", ""))
+        if failure is not None:  # a full disk, a lost server: said in words, with what became of the store
+            err.print(f"[red]error:[/red] {failure}: the write under way was rolled back; run the command again "
+                      "once this is solved")
+        else:
+            err.print(f"[red]error:[/red] {type(e).__name__}: {e}")
         if os.environ.get("STORYLENS_DEBUG"):
             raise
         sys.exit(2)

@@ -9,8 +9,10 @@ Heavy components (spaCy, natasha, USE) are loaded once per process on first use.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from storylens.model import Article, Entity, RawDocument, ReadError, Story, StoryMerge
 from storylens.settings import Settings
+from storylens.store.faults import ArticlesNotStored, StoreFailure, store_failure
 from storylens.stories.dating import refine_weekday_dates
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ T = TypeVar("T")
 Status = Literal["new", "duplicate", "unchanged", "updated", "rejected"]
 EMBED_MODEL = "use-multilingual-v3"
 STREAM_MARKER = "story_stream:arrivals"  # the stream's arrival count as last committed (another writer changes it)
+RELINK_MARKER = "narratives:relink"  # set while every narrative is being linked again; cleared with the new ones
 ASSIGNMENT_BATCH = 64  # articles per batch (storylens.stories.stream.ASSIGNMENT_BATCH: both runners agree)
 
 
@@ -67,6 +71,24 @@ class IngestReport:
         c = self.counts()
         return (f"{c['new']} new, {c['updated']} updated, {c['duplicate']} duplicates, {c['unchanged']} unchanged, "
                 f"{c['rejected']} rejected")
+
+
+class IngestAborted(Exception):
+    """The store stopped taking writes (:class:`~storylens.store.faults.StoreFailure`: a full disk, a lost server):
+    the ingest stopped.  What was stored is consistent and kept; ``not_stored`` are the items read but not stored
+    (the input after them was not read): running the same ingest again stores them, and only them."""
+
+    def __init__(self, failure: StoreFailure, not_stored: list[ItemResult], report: IngestReport) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.not_stored = not_stored
+        self.report = report
+
+    def advice(self) -> str:
+        what = ("free some space (or move the store to a larger disk)" if self.failure.kind != "connection"
+                else "when the database server answers again")
+        return (f"{what}, then run the same ingest again: what was stored is kept, and only what is missing is "
+                "added")
 
 
 Item = str | Path | Mapping[str, Any] | RawDocument
@@ -309,10 +331,19 @@ class Runner:
         def emit(r: ItemResult) -> None:
             report.results.append(r)
             if r.status == "rejected":
-                self.store.record_error(report.run_id, r.source, r.stage or "ingest", r.reason or "rejected")
+                try:
+                    self.store.record_error(report.run_id, r.source, r.stage or "ingest", r.reason or "rejected")
+                except Exception as e:
+                    if store_failure(e, self.store.url) is None:
+                        raise
+                    log.warning("could not record the rejection of %s: %s", r.source, store_failure(e, self.store.url))
             if on_result is not None:
                 on_result(r)
 
+        if link and self.relink_pending():
+            log.warning("a relink of every narrative was cut short: completing it first")
+            self.link_narratives()
+            self._session = None
         kept, self._session = self._session, None
         # a kept session is used while no other writer stored anything since (else all of it is loaded afresh,
         # the furniture model too)
@@ -320,23 +351,38 @@ class Runner:
         status = "done"
         # one batch in flight: while the worker processes analyze and embed batch k+1, this process stores batch k
         pending: tuple[_Batch, Callable[[], Processed]] | None = None
+        unstored: list[_Batch] = []  # the batches read and not stored yet
         try:
             for chunk in _document_batches(read_items(items, self.settings), batch_size, emit):
                 batch = self._prepare(chunk, session, pending[0] if pending is not None else None)
                 job = self._start(batch) if batch.prepared else None
+                unstored.append(batch)
                 if pending is not None:
                     self._finish(*pending, session, link, report.run_id, emit)
+                    unstored = [b for b in unstored if b is not pending[0]]
                 if job is None:
                     for res in batch.results:
                         emit(res)
+                    unstored = [b for b in unstored if b is not batch]
                 pending = (batch, job) if job is not None else None
             if pending is not None:
                 self._finish(*pending, session, link, report.run_id, emit)
+        except Exception as e:
+            status = "interrupted"
+            failure = store_failure(e, self.store.url)
+            if failure is None:
+                raise
+            raise IngestAborted(failure, _not_stored(unstored, failure), report) from e
         except BaseException:
             status = "interrupted"  # the session may hold what was not stored: not kept
             raise
         finally:
-            self.store.finish_run(report.run_id or 0, report.counts(), status)
+            try:
+                self.store.finish_run(report.run_id or 0, report.counts(), status)
+            except Exception as e:
+                if store_failure(e, self.store.url) is None:
+                    raise
+                log.warning("could not record the end of the ingest run: %s", store_failure(e, self.store.url))
         if self.keep_session:
             self._session = session
         return report
@@ -364,19 +410,63 @@ class Runner:
             return
         # from here to the batch's last write, one writer per store (another process may be ingesting too); what it
         # stored since our last batch makes our state stale, so it is reloaded
-        with self.store.writer_lock():
-            if session.stale():
-                log.info("another writer stored articles: reloading duplicate, story and entity state")
-                session.reload()
-            if batch.generation != session.generation:  # deduplicated against state that has since been reloaded
-                self._dedupe(batch, session, recheck=True)
-                batch.generation = session.generation
-            refine_weekday_dates(batch.analyzed, self._quote_lookup)
-            new_entities = session.resolver.resolve(batch.analyzed)
-            assignment = self._assign(batch, session, link)
-            self._store(batch, session, assignment, new_entities, run_id)
-        for res in batch.results:  # after the lock: a caller's callback may itself write to the store
+        waited, delay = 0.0, 0.5
+        unstorable: list[ItemResult] = []
+        for attempt in itertools.count():
+            try:
+                with self.store.writer_lock():
+                    if attempt or session.stale():
+                        log.info("reloading duplicate, story and entity state (another writer stored articles, or "
+                                 "the batch is stored again)")
+                        session.reload()
+                    if batch.generation != session.generation:  # deduplicated against state since reloaded
+                        self._dedupe(batch, session, recheck=True)
+                        batch.generation = session.generation
+                    refine_weekday_dates(batch.analyzed, self._quote_lookup)
+                    new_entities = session.resolver.resolve(batch.analyzed)
+                    assignment = self._assign(batch, session, link)
+                    self._store(batch, session, assignment, new_entities, run_id)
+                break
+            except ArticlesNotStored as e:
+                # the batch was rolled back: assigned and stored again without the articles the store refused
+                batch.results = []
+                dropped = self._drop(batch, e.failed)
+                if not dropped:  # never expected: the refused articles are the batch's
+                    raise
+                unstorable += dropped
+                if not batch.analyzed:
+                    break
+            except Exception as e:
+                # a lost connection rolled the batch back: once the server answers, the batch is assigned and stored
+                # again from the store's state (the lock was lost with the connection: another writer may have
+                # stored articles meanwhile)
+                failure = store_failure(e, self.store.url)
+                if failure is None or failure.kind != "connection" or waited >= self.settings.ingest.reconnect_s:
+                    raise
+                delay = min(delay, self.settings.ingest.reconnect_s - waited)
+                log.warning("%s: storing the batch of %d articles again in %.1f s", failure, len(batch.analyzed), delay)
+                batch.results = []
+                time.sleep(delay)
+                waited, delay = waited + delay, delay * 2
+        for res in [*unstorable, *batch.results]:  # after the lock: a caller's callback may itself write to the store
             emit(res)
+
+    def _drop(self, batch: _Batch, failed: dict[str, str]) -> list[ItemResult]:
+        """Take the articles the store refused out of ``batch``, with the copies of those among them that were
+        originals (a copy is stored with its original); their results."""
+        out = []
+        for a in batch.analyzed:
+            if a.id in failed:
+                reason = f"could not be stored: {failed[a.id]}"
+            elif a.duplicate_of in failed:
+                reason = f"not stored: its original {a.duplicate_of} could not be stored"
+            else:
+                continue
+            out.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store", reason=reason))
+        gone = {r.id for r in out}
+        batch.analyzed = [a for a in batch.analyzed if a.id not in gone]
+        batch.vectors = {k: v for k, v in batch.vectors.items() if k not in gone}
+        return out
 
     def _prepare(self, chunk: list[RawDocument | ReadError], session: _Session, inflight: _Batch | None = None
                  ) -> _Batch:
@@ -452,8 +542,9 @@ class Runner:
 
     def _store(self, batch: _Batch, session: _Session, asg: _Assignment, new_entities: Sequence[Entity],
                run_id: int | None) -> None:
-        """The batch in one transaction, each article all or nothing (an article that cannot be stored is reported
-        and the others are stored); the batch's story, narrative and streaming state with it."""
+        """The batch in one transaction with its story, narrative and streaming state: every article or none (the
+        articles the store refuses raise :class:`ArticlesNotStored`, and :meth:`_finish` stores the others again).
+        When the batch's own writes fail, one transaction per article."""
         from storylens.store import ArticleWrite
 
         ordered = sorted(batch.analyzed, key=_sort_key)
@@ -468,24 +559,20 @@ class Runner:
             errors = self.store.save_batch(
                 writes, run_id=run_id, entities=new_entities, stories=asg.stories, merges=asg.merges, moved=asg.moved,
                 deleted_stories=asg.deleted, stream=asg.stream, narratives=asg.narratives, furniture=furniture,
-                complete_state={STREAM_MARKER: marker} if marker is not None else None)
-        except Exception:  # noqa: BLE001 - the batch's own writes failed: one transaction per article instead
+                complete_state={STREAM_MARKER: marker} if marker is not None else None, all_or_nothing=True)
+        except ArticlesNotStored:
+            raise  # the caller stores the batch again without them
+        except Exception as e:  # noqa: BLE001 - the batch's own writes failed: one transaction per article instead
+            if store_failure(e, self.store.url) is not None:  # the store's fault, not the batch's: nothing stored
+                raise
             log.warning("the batch could not be stored in one transaction: storing its articles one by one",
                         exc_info=True)
             self._store_one_by_one(batch, session, asg, new_entities, run_id)
             return
         session.furniture.commit(furniture)
-        for a, err in zip(ordered, errors, strict=True):
-            if err is not None:
-                batch.results.append(ItemResult(source=a.source, id=a.id, status="rejected", stage="store",
-                                                reason=f"could not be stored: {err}"))
-            else:
-                batch.results.append(self._stored(batch, asg, a))
-        if any(e is not None for e in errors):
-            # the stream in memory holds an article the store does not: reopen it from the store next batch
-            session.stream = None
-            session.marker = b"-"
-        elif marker is not None:
+        assert not any(errors)  # an article the store refused raised ArticlesNotStored
+        batch.results.extend(self._stored(batch, asg, a) for a in ordered)
+        if marker is not None:
             session.marker = marker
 
     def _stored(self, batch: _Batch, asg: _Assignment, a: Article) -> ItemResult:
@@ -542,26 +629,35 @@ class Runner:
 
     def link_narratives(self) -> None:
         """Narratives of every stored story, linked again from scratch in time order (after a batch
-        re-clustering or a load); later ingests continue incrementally from them."""
-        from storylens.store.narratives import StoreNarratives
-        from storylens.stories.narratives import NarrativeLinker
+        re-clustering or a load); later ingests continue incrementally from them.  One writer at a time; the
+        narratives are replaced in one transaction, and a relink cut short (killed) is completed by the next
+        ingest (:data:`RELINK_MARKER`)."""
+        from storylens.stories.narratives import MemoryNarratives, NarrativeLinker
 
-        with self.store.writer_lock():  # an ingest meanwhile (another process) would link against half the stories
+        with self.store.writer_lock():
+            self.store.put_state(RELINK_MARKER, b"1")  # committed first: what a kill in the relink leaves behind
             states, _ = self._story_states()
-            self.store.reset_narratives()
-            linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
+            # linked from an empty start in memory (what the store would hold chunk after chunk), written at once
+            backend = MemoryNarratives()
+            linker = NarrativeLinker(self.settings.stories, backend)
             ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
             for chunk in batched(ordered, ASSIGNMENT_BATCH):
                 linker.update(chunk)
+            self.store.replace_narratives(backend.contents(), clear_state=[RELINK_MARKER])
 
-    def _story_states(self) -> tuple[list[Any], Any]:
-        """Every stored story rebuilt as a story state from its articles (signals against the background of all of
-        them, members numbered in publication order), and that background."""
+    def relink_pending(self) -> bool:
+        """Whether a relink of every narrative was started and never finished (the process was killed)."""
+        return self.store.get_state(RELINK_MARKER) is not None
+
+    def _story_states(self, stories: Sequence[Story] | None = None) -> tuple[list[Any], Any]:
+        """Every stored story (or ``stories``, not stored yet) rebuilt as a story state from its articles (signals
+        against the background of all of them, members numbered in publication order), and that background."""
         from storylens.embed import ArticleVectors
         from storylens.stories.recluster import background, batch_signals
         from storylens.stories.state import StoryState
 
-        stories = self.store.stories()
+        if stories is None:
+            stories = self.store.stories()
         ids = [aid for s in stories for aid in s.articles]
         arts = sorted((a for a in self.store.articles(ids) if a.duplicate_of is None), key=_sort_key)
         vecs = self.store.embeddings([a.id for a in arts])
@@ -606,17 +702,24 @@ class Runner:
             for d in self.store.articles():
                 if d.duplicate_of and d.duplicate_of in member:
                     by_id[member[d.duplicate_of]].articles.append(d.id)
-            self.store.replace_stories(stories, [])
-            self.store.reset_stream()
-            # the stream continues from the stored stories as they now are
+            # the stream continues from the new stories as they are
             if since is not None:
-                states, df = self._story_states()
+                states, df = self._story_states(stories)
             stream = StoryStream(self.settings.stories, StoreStoryBackend(self.store))
             stream.install(states, df)
-            stream.flush()
-            self.store.put_state(STREAM_MARKER, str(stream.arrivals).encode())
-        self.link_narratives()
+            # stories, stream state and the marker of a relink to come in one transaction: a kill leaves either the
+            # old stories or the new ones with their stream, and narratives the next ingest links if this run cannot
+            self.store.replace_stories(stories, [], stream=stream.flush(apply=False),
+                                       state={STREAM_MARKER: str(stream.arrivals).encode(), RELINK_MARKER: b"1"})
+            self.link_narratives()
         return len(articles), len(stories)
+
+
+def _not_stored(batches: Sequence[_Batch], failure: StoreFailure) -> list[ItemResult]:
+    """The items of ``batches`` (read, not stored) as rejected for ``failure``."""
+    reason = f"not stored: {failure}"
+    return [ItemResult(source=a.source, id=a.id, status="rejected", stage="store", reason=reason, title=a.title)
+            for b in batches for a in (b.analyzed or b.prepared)]
 
 
 def _document_batches(items: Iterable[RawDocument | ReadError], n: int, emit: Callable[[ItemResult], None]

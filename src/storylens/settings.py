@@ -23,6 +23,9 @@ class IngestSettings:
     # to analyze (a few files are faster in-process than the seconds a worker takes to load its models).
     workers: int = 0
     workers_from: int = 16
+    # a batch whose connection to the database server was lost (a restart) is stored again once the server answers,
+    # waiting up to this long in all; then the ingest stops, naming what it did not store
+    reconnect_s: float = 30.0
 
 
 @dataclass(slots=True)
@@ -156,6 +159,8 @@ class Settings:
             s.nlp.spacy_model = e["STORYLENS_SPACY_MODEL"]
         if e.get("STORYLENS_WORKERS"):
             s.ingest.workers = int(e["STORYLENS_WORKERS"])
+        if e.get("STORYLENS_RECONNECT_S"):
+            s.ingest.reconnect_s = float(e["STORYLENS_RECONNECT_S"])
         if e.get("STORYLENS_MAX_BYTES"):
             s.ingest.max_bytes = int(e["STORYLENS_MAX_BYTES"])
         if e.get("STORYLENS_LLM_BASE_URL"):

@@ -110,15 +110,24 @@ def _quote_group_variants(conn: Connection, limit: int) -> list[Violation]:
 
 
 def _narrative_members(conn: Connection, limit: int) -> list[Violation]:
-    """Narratives listing a story the store does not hold, and stories listed by two narratives."""
-    stories = set(conn.execute(text("SELECT id FROM stories")).scalars())
+    """Narratives listing a story the store does not hold, stories listed by two narratives, and a narrative and a
+    story that disagree on whether the story is in it."""
+    narrative_of: dict[str, str | None] = {str(sid): nid for sid, nid in
+                                           conn.execute(text("SELECT id, narrative_id FROM stories"))}
     seen: dict[str, str] = {}
     out: list[Violation] = []
     for nid, members in conn.execute(text("SELECT id, stories FROM narratives ORDER BY id")):
         for sid in _json(members) or []:
-            if sid not in stories:
+            if sid not in narrative_of:
                 out.append(Violation("a narrative lists a story that is not stored", f"{nid} → {sid}"))
             elif sid in seen:
                 out.append(Violation("a story is in two narratives", f"{sid} in {seen[sid]} and {nid}"))
+            elif narrative_of[sid] != nid:
+                out.append(Violation("a narrative lists a story that names another narrative or none",
+                                     f"{nid} → {sid} ({narrative_of[sid] or 'none'})"))
             seen.setdefault(sid, nid)
+    listed = set(conn.execute(text("SELECT id FROM narratives")).scalars())
+    for sid, nid in sorted(narrative_of.items()):  # (a narrative not stored at all is an SQL invariant's)
+        if nid is not None and nid in listed and seen.get(sid) != nid:
+            out.append(Violation("a story names a narrative that does not list it", f"{sid} → {nid}"))
     return out[:limit]

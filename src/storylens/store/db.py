@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from storylens.model import Article, Entity, Narrative, Story, StoryMerge, article_from_jsonable, to_jsonable
+from storylens.store.faults import ArticlesNotStored, store_failure
 from storylens.store.schema import (
     ArticleRow,
     ComparisonRow,
@@ -140,6 +142,7 @@ class Store:
         if migrate:
             upgrade(self.engine)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock_depth = threading.local()  # how deep this thread is in writer_lock
 
     def close(self) -> None:
         self.engine.dispose()
@@ -148,7 +151,23 @@ class Store:
     def writer_lock(self) -> Iterator[None]:
         """One writer at a time across processes (story assignment reads and writes the whole story state):
         an exclusive ``flock`` on ``<database>.lock`` for an SQLite file, a session advisory lock on PostgreSQL.
-        Readers are never blocked."""
+        Readers are never blocked.  Re-entrant in one thread (a relink of the narratives under a caller's lock)."""
+        if getattr(self._lock_depth, "n", 0):
+            self._lock_depth.n += 1
+            try:
+                yield
+            finally:
+                self._lock_depth.n -= 1
+            return
+        with self._writer_lock():
+            self._lock_depth.n = 1
+            try:
+                yield
+            finally:
+                self._lock_depth.n = 0
+
+    @contextmanager
+    def _writer_lock(self) -> Iterator[None]:
         if self.dialect == "postgresql":
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": WRITER_LOCK_KEY})
@@ -156,8 +175,13 @@ class Store:
                 try:
                     yield
                 finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITER_LOCK_KEY})
-                    conn.commit()
+                    try:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITER_LOCK_KEY})
+                        conn.commit()
+                    except Exception as e:
+                        # the server closed the connection (restarted): the lock went with it
+                        if store_failure(e, self.url) is None:
+                            raise
             return
         db = self.engine.url.database if self.dialect == "sqlite" else None
         if not db or db == ":memory:" or db.startswith("file:"):
@@ -272,6 +296,7 @@ class Store:
         state: dict[str, bytes] | None = None,
         complete_state: dict[str, bytes] | None = None,
         furniture: Any = None,
+        all_or_nothing: bool = False,
     ) -> list[str | None]:
         """Write a batch of articles in one transaction, each article all or nothing (a savepoint of its own): an
         article that cannot be stored is rolled back alone and the others are stored.  Returns, per write, None or
@@ -279,7 +304,9 @@ class Store:
 
         With the articles come the batch's new entities and story changes (as :meth:`save_article` takes them with
         the last article); ``stream``, ``narratives`` and ``complete_state`` only when every article was stored (the
-        story state must not count an article the store does not hold)."""
+        story state must not count an article the store does not hold).  ``all_or_nothing``: when an article
+        cannot be stored, nothing is (:class:`~storylens.store.faults.ArticlesNotStored` names them), so that the
+        caller can assign the others again without it (its story changes counted it)."""
         errors: list[str | None] = []
         with self.session.begin() as s:
             self._upsert_entities(s, list(entities))
@@ -291,8 +318,12 @@ class Store:
                             seq += 1
                     errors.append(None)
                 except Exception as e:  # noqa: BLE001 - the savepoint rolled back this article alone
+                    if store_failure(e, self.url) is not None:  # the store's fault: the transaction is lost whole
+                        raise
                     errors.append(f"{type(e).__name__}: {str(e)[:300]}")
             complete = all(e is None for e in errors)
+            if all_or_nothing and not complete:
+                raise ArticlesNotStored({w.article.id: e for w, e in zip(writes, errors, strict=True) if e is not None})
             self._write_changes(s, stories, merges, moved, deleted_stories, stream if complete else None,
                                 narratives if complete else None,
                                 {**(state or {}), **((complete_state or {}) if complete else {})},
@@ -594,20 +625,27 @@ class Store:
     def reset_stream(self) -> None:
         """Forget the story stream's state (after a batch re-clustering): the next ingest rebuilds it from the
         stored articles, in arrival order."""
+        with self.session.begin() as s:
+            self._reset_stream(s)
+
+    def _reset_stream(self, s: Session) -> None:
         from storylens.store.schema import StoryKeyRow, StoryMemberRow, StoryStateRow, StreamDocFreqRow
         from storylens.store.stream import STREAM_KEY
 
-        with self.session.begin() as s:
-            for row in (StoryMemberRow, StoryStateRow, StoryKeyRow, StreamDocFreqRow):
-                s.execute(delete(row))
-            s.execute(delete(StateRow).where(StateRow.key.in_([STREAM_KEY, "story_stream:arrivals"])))
+        for row in (StoryMemberRow, StoryStateRow, StoryKeyRow, StreamDocFreqRow):
+            s.execute(delete(row))
+        s.execute(delete(StateRow).where(StateRow.key.in_([STREAM_KEY, "story_stream:arrivals"])))
 
     def replace_stories(self, stories: Sequence[Story], merges: Sequence[StoryMerge] = (),
-                        state: dict[str, bytes] | None = None) -> None:
-        """Batch re-clustering: replace all stories and memberships in one transaction."""
+                        state: dict[str, bytes] | None = None, stream: Any = None) -> None:
+        """Batch re-clustering: replace all stories and memberships in one transaction.  The comparisons and quote
+        groups of stories that are gone go with them, and so do the narratives (they name the old stories: the
+        caller links them again).  ``stream``: the story stream's state over the new stories (``StreamChanges``),
+        written in place of the old one (None keeps the old state)."""
         with self.session.begin() as s:
             s.execute(delete(StoryRow))
             s.execute(update(ArticleRow).values(story_id=None))
+            self._reset_narratives(s)
             for st in stories:
                 self._upsert_story(s, st)
                 if st.articles:
@@ -615,6 +653,17 @@ class Store:
             for mg in merges:
                 s.add(StoryMergeRow(kept=mg.kept, merged=mg.merged, bridge_article=mg.bridge_article, score=mg.score))
             self._span_from_members(s, [st.id for st in stories])
+            s.flush()
+            stored = select(StoryRow.id)
+            s.execute(delete(ComparisonRow).where(ComparisonRow.story_id.not_in(stored)))
+            s.execute(delete(QuoteGroupRow).where(QuoteGroupRow.story_id.is_not(None),
+                                                  QuoteGroupRow.story_id.not_in(stored)))
+            if stream is not None:
+                from storylens.store.stream import apply_changes
+
+                self._reset_stream(s)
+                s.flush()
+                apply_changes(s, stream)
             for key, data in (state or {}).items():
                 self._put_state(s, key, data)
 
@@ -675,12 +724,31 @@ class Store:
 
     def reset_narratives(self) -> None:
         """Forget every narrative and the linker's story summaries (before linking all stories again)."""
+        with self.session.begin() as s:
+            self._reset_narratives(s)
+
+    def _reset_narratives(self, s: Session) -> None:
         from storylens.store.schema import NarrativeSummaryRow, StoryNameRow, StorySummaryRow
 
+        for row in (StorySummaryRow, StoryNameRow, NarrativeSummaryRow, NarrativeRow):
+            s.execute(delete(row))
+        s.execute(update(StoryRow).values(narrative_id=None))
+
+    def replace_narratives(self, changes: Any, state: dict[str, bytes] | None = None,
+                           clear_state: Sequence[str] = ()) -> None:
+        """Every narrative and story summary replaced by ``changes`` (``NarrativeChanges`` from an empty start: a
+        relink of all stories), in one transaction: a relink cut short leaves the narratives as they were.  With it,
+        ``state`` is written and the ``clear_state`` keys are removed."""
+        from storylens.store.narratives import apply_narrative_changes
+
         with self.session.begin() as s:
-            for row in (StorySummaryRow, StoryNameRow, NarrativeSummaryRow, NarrativeRow):
-                s.execute(delete(row))
-            s.execute(update(StoryRow).values(narrative_id=None))
+            self._reset_narratives(s)
+            s.flush()
+            apply_narrative_changes(s, changes)
+            for key, data in (state or {}).items():
+                self._put_state(s, key, data)
+            if clear_state:
+                s.execute(delete(StateRow).where(StateRow.key.in_(list(clear_state))))
 
     def narratives(self, ids: Sequence[str] | None = None) -> list[Narrative]:
         with self.session() as s:

@@ -206,6 +206,11 @@ class MemoryNarratives:
             for sid in n.stories:
                 self._narrative[sid] = n.id
 
+    def contents(self) -> NarrativeChanges:
+        """Everything held, as the changes that write it into an empty backend."""
+        return NarrativeChanges(summaries=self.summaries(sorted(self._summaries)),
+                                narratives=self.narrative_states(sorted(self._narratives)))
+
     def all(self) -> list[Narrative]:
         return sorted((s.record() for s in self.narrative_states(list(self._narratives))),
                       key=lambda n: (-len(n.stories), n.id))
