@@ -357,18 +357,40 @@ class Runner:
         # from here to the batch's last write, one writer per store (another process may be ingesting too); what it
         # stored since our last batch makes our state stale, so it is reloaded
         with self.store.writer_lock():
-            if session.stale():
-                log.info("another writer stored articles: reloading duplicate, story and entity state")
-                session.reload()
-            if batch.generation != session.generation:  # deduplicated against state that has since been reloaded
-                self._dedupe(batch, session, recheck=True)
-                batch.generation = session.generation
-            refine_weekday_dates(batch.analyzed, self._quote_lookup)
-            new_entities = session.resolver.resolve(batch.analyzed)
-            assignment = self._assign(batch, session, link)
-            self._store(batch, session, assignment, new_entities, run_id)
+            self._stored_meanwhile(batch)
+            if batch.analyzed:
+                if session.stale():
+                    log.info("another writer stored articles: reloading duplicate, story and entity state")
+                    session.reload()
+                if batch.generation != session.generation:  # deduplicated against state since reloaded
+                    self._dedupe(batch, session, recheck=True)
+                    batch.generation = session.generation
+                refine_weekday_dates(batch.analyzed, self._quote_lookup)
+                new_entities = session.resolver.resolve(batch.analyzed)
+                assignment = self._assign(batch, session, link)
+                self._store(batch, session, assignment, new_entities, run_id)
         for res in batch.results:  # after the lock: a caller's callback may itself write to the store
             emit(res)
+
+    def _stored_meanwhile(self, batch: _Batch) -> None:
+        """Articles of the batch that another writer stored under the same id since the batch was prepared (the same
+        record posted and ingested from a file at once): the same content is unchanged and leaves the batch, other
+        content is an update.  Called under the writer lock."""
+        stored = self.store.content_hashes([a.id for a in batch.analyzed if a.id not in batch.updated])
+        if not stored:
+            return
+        keep = []
+        for a in batch.analyzed:
+            h = stored.get(a.id)
+            if h is not None and h == a.content_hash:
+                batch.results.append(ItemResult(source=a.source, id=a.id, status="unchanged", title=a.title))
+                continue
+            if h is not None:
+                batch.updated.add(a.id)
+            keep.append(a)
+        batch.analyzed = keep
+        ids = {a.id for a in keep}
+        batch.vectors = {k: v for k, v in batch.vectors.items() if k in ids}
 
     def _prepare(self, chunk: list[RawDocument | ReadError], session: _Session, inflight: _Batch | None = None
                  ) -> _Batch:
@@ -537,12 +559,14 @@ class Runner:
         from storylens.store.narratives import StoreNarratives
         from storylens.stories.narratives import NarrativeLinker
 
-        states, _ = self._story_states()
-        self.store.reset_narratives()
-        linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
-        ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
-        for chunk in batched(ordered, ASSIGNMENT_BATCH):
-            linker.update(chunk)
+        # one writer at a time: an ingest in another process updates the narratives of the stories it changes
+        with self.store.writer_lock():
+            states, _ = self._story_states()
+            self.store.reset_narratives()
+            linker = NarrativeLinker(self.settings.stories, StoreNarratives(self.store))
+            ordered = sorted(states, key=lambda s: (s.first or dt.date.max, s.id))
+            for chunk in batched(ordered, ASSIGNMENT_BATCH):
+                linker.update(chunk)
 
     def _story_states(self) -> tuple[list[Any], Any]:
         """Every stored story rebuilt as a story state from its articles (signals against the background of all of
