@@ -257,6 +257,7 @@ def test_serve_watch_and_ingest_at_once_lose_and_duplicate_nothing(backend: str,
     for i, rec in enumerate(ch.files):
         (files / f"{i:05d}.json").write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("STORYLENS_TOKEN", "STORYLENS_DB")}
+    env["STORYLENS_WORKERS"] = "1"  # the processes already share the cores: no pools of analysis workers besides
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     logs = {k: tmp_path / f"{k}.log" for k in ("serve", "watch", "ingest")}
@@ -369,3 +370,33 @@ def test_serve_watch_and_ingest_at_once_lose_and_duplicate_nothing(backend: str,
     assert n_members == n_orig  # the stream holds every original once
     assert outside == 0  # copies too are in their original's story
     assert n_stories < 0.6 * n_orig  # stories formed: reports of one event came together
+
+
+def test_an_article_another_writer_stored_meanwhile_is_not_stored_again(tmp_path: Path) -> None:
+    """The same record reaches two writers at once: one stores it while the other has it prepared (checked against
+    the store) but not yet stored.  The second finds it stored when it takes the writer lock: unchanged, not stored
+    again, not assigned to a story twice."""
+    from storylens.corpus import Corpus
+    from storylens.pipeline import ItemResult
+
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    rows, _ = generate(6, days=2, seed=4)
+    a, b = Corpus(url), Corpus(url)
+    other: list[ItemResult] = []
+
+    def meanwhile(r: ItemResult) -> None:
+        # called with the first batch's results, when the second batch is prepared and not yet stored
+        if not other:
+            other.extend(b.ingest([rows[4]]).results)
+
+    try:
+        report = a.runner.ingest(rows, on_result=meanwhile, batch_size=3)
+        assert [r.status for r in other] == ["new"]
+        status = {r.id: r.status for r in report.results}
+        assert status[rows[4]["id"]] == "unchanged", report.results
+        assert all(s in ("new", "duplicate") for k, s in status.items() if k != rows[4]["id"]), report.results
+        assert a.store.count_articles() == 6
+        assert a.check() == []
+    finally:
+        a.close()
+        b.close()

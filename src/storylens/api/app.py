@@ -22,6 +22,7 @@ import ipaddress
 import json
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,16 +74,27 @@ class AppState:
     compare_lock: threading.Lock = field(default_factory=threading.Lock)
     relink_pending: threading.Event = field(default_factory=threading.Event)
     relink_delay_s: float = 2.0
+    relink_max_delay_s: float = 30.0
     responses: ResponseCache = field(default_factory=ResponseCache)
+    _last_post: float = 0.0
 
     def relink_soon(self) -> None:
-        """Link narratives once, shortly after a burst of posted articles (linking reads every story, so it is
-        not done per request); at most one pass is pending at a time."""
+        """Link narratives once, after a burst of posted articles: when no post came for ``relink_delay_s``, and
+        at the latest ``relink_max_delay_s`` after the first post of the burst (linking reads every story and holds
+        the store's writer lock, so it is not done per request); at most one pass is pending at a time."""
+        self._last_post = time.monotonic()
         if self.relink_pending.is_set():
             return
         self.relink_pending.set()
+        first = self._last_post
 
         def relink() -> None:
+            now = time.monotonic()
+            if now - self._last_post < self.relink_delay_s and now - first < self.relink_max_delay_s:
+                later = threading.Timer(self.relink_delay_s - (now - self._last_post), relink)  # posts go on
+                later.daemon = True
+                later.start()
+                return
             try:
                 with self.ingest_lock:
                     self.relink_pending.clear()
