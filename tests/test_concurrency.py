@@ -370,6 +370,11 @@ def test_serve_watch_and_ingest_at_once_lose_and_duplicate_nothing(backend: str,
     assert n_members == n_orig  # the stream holds every original once
     assert outside == 0  # copies too are in their original's story
     assert n_stories < 0.6 * n_orig  # stories formed: reports of one event came together
+    channels: dict[str, set[str]] = {}
+    for aid, (_, sid, _) in stored.items():
+        channels.setdefault(str(sid), set()).add(aid.split("-", 1)[0] if not aid.startswith("http") else "feed")
+    mixed = sum(1 for c in channels.values() if len(c) > 1)
+    assert mixed > 0.5 * n_stories, (mixed, n_stories)  # and most through several of the processes at once
 
 
 def test_an_article_another_writer_stored_meanwhile_is_not_stored_again(tmp_path: Path) -> None:

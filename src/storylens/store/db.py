@@ -125,7 +125,7 @@ class Sessions(sessionmaker[Session]):
     immediate = False
 
     @contextmanager
-    def begin(self) -> Iterator[Session]:  # type: ignore[override]
+    def begin(self) -> Iterator[Session]:
         with self() as session, session.begin():
             if self.immediate:
                 session.execute(text("BEGIN IMMEDIATE"))
