@@ -405,3 +405,38 @@ def test_an_article_another_writer_stored_meanwhile_is_not_stored_again(tmp_path
     finally:
         a.close()
         b.close()
+
+
+def test_what_two_writers_learn_about_furniture_is_kept(tmp_path: Path) -> None:
+    """Two writers learn repeated lines (furniture) from different outlets at the same time: the store keeps what
+    both learned, not only the model of the last one to write."""
+    from storylens.clean.furniture import FurnitureModel
+    from storylens.clean.outlet import normalise_outlet
+    from storylens.corpus import Corpus
+    from storylens.pipeline import FURNITURE_KEY, ItemResult
+
+    url = f"sqlite:///{tmp_path / 'furniture.db'}"
+    rows, _ = generate(12, days=3, seed=8)
+    tail = {"Harbour Daily": "Follow Harbour Daily on Telegram.", "Valley Post": "Sign up for the Valley Post letter."}
+
+    def of(outlet: str, part: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [dict(r, id=f"{outlet}-{i}", outlet=outlet, text=f"{r['text']}\n\n{tail[outlet]}")
+                for i, r in enumerate(part)]
+
+    a, b = Corpus(url), Corpus(url)
+    other: list[ItemResult] = []
+
+    def meanwhile(r: ItemResult) -> None:
+        # A stored its first batch (Harbour Daily's line learned) and has its second prepared, not yet stored
+        if not other:
+            other.extend(b.ingest(of("Valley Post", rows[6:9])).results)
+
+    try:
+        a.runner.ingest(of("Harbour Daily", rows[:6]), on_result=meanwhile, batch_size=3)
+        assert other and all(r.status != "rejected" for r in other)
+        stored = FurnitureModel.from_json((a.store.get_state(FURNITURE_KEY) or b"{}").decode())
+        for outlet, line in tail.items():
+            assert stored.is_furniture(line, normalise_outlet(outlet)), outlet
+    finally:
+        a.close()
+        b.close()

@@ -238,7 +238,7 @@ class _Session:
         store = runner.store
         self.runner = runner
         self.deduper = Deduper.from_signatures(store.signatures(), runner.settings.dedupe)
-        self.furniture = runner._load_furniture()
+        self.furniture, self.furniture_version = runner._furniture_state()
         self.resolver = EntityResolver(store.entities())
         self.stream: Any = None  # opened when the first original arrives
         self.marker = store.get_state(STREAM_MARKER)  # the store's marker as our state knows it
@@ -269,11 +269,20 @@ class Runner:
         self.c = components or Components(self.settings)
 
     # ---- streaming state ------------------------------------------------------------------------------
-    def _load_furniture(self) -> Any:
+    def _furniture_state(self) -> tuple[Any, int]:
+        """The furniture model as stored and the version of its state."""
         from storylens.clean import FurnitureModel
 
-        data = self.store.get_state(FURNITURE_KEY)
-        return FurnitureModel.from_json(data.decode("utf-8")) if data else FurnitureModel()
+        data, version = self.store.get_state_version(FURNITURE_KEY)
+        return (FurnitureModel.from_json(data.decode("utf-8")) if data else FurnitureModel()), version
+
+    def _furniture_to_store(self, session: _Session) -> bytes:
+        """The session's furniture model to store, with what other writers stored since the session read it taken
+        in (else the last writer's model would replace what the others learned).  Called under the writer lock."""
+        if self.store.state_version(FURNITURE_KEY) != session.furniture_version:
+            stored, session.furniture_version = self._furniture_state()
+            session.furniture.merge(stored)
+        return session.furniture.to_json().encode("utf-8")
 
     def open_stream(self) -> Any:
         """The story stream as the store holds it; stored originals it has not seen (a batch whose stream state
@@ -369,6 +378,8 @@ class Runner:
                 new_entities = session.resolver.resolve(batch.analyzed)
                 assignment = self._assign(batch, session, link)
                 self._store(batch, session, assignment, new_entities, run_id)
+                # the model stored now is the session's (or, when the write failed, one the session took in)
+                session.furniture_version = self.store.state_version(FURNITURE_KEY)
         for res in batch.results:  # after the lock: a caller's callback may itself write to the store
             emit(res)
 
@@ -476,7 +487,7 @@ class Runner:
             v = batch.vectors.get(a.id)
             writes.append(ArticleWrite(a, session.deduper.signature(a),
                                        (EMBED_MODEL, v.to_bytes()) if v is not None else None, asg.story_of.get(a.id)))
-        state = {FURNITURE_KEY: session.furniture.to_json().encode("utf-8")}
+        state = {FURNITURE_KEY: self._furniture_to_store(session)}
         marker = str(asg.stream.meta.get("arrivals", 0)).encode() if asg.stream is not None else None
         try:
             errors = self.store.save_batch(
@@ -516,7 +527,7 @@ class Runner:
             v = batch.vectors.get(a.id)
             state: dict[str, bytes] = {}
             if last:
-                state[FURNITURE_KEY] = session.furniture.to_json().encode("utf-8")
+                state[FURNITURE_KEY] = self._furniture_to_store(session)
                 if asg.stream is not None and not failed:
                     marker = str(asg.stream.meta.get("arrivals", 0)).encode()
                     state[STREAM_MARKER] = marker

@@ -138,6 +138,22 @@ class FurnitureModel:
         for k in [k for k, v in self._seen.items() if len(v) < 2][:excess]:
             del self._seen[k]
 
+    def merge(self, other: FurnitureModel) -> None:
+        """Take in what ``other`` learned (another writer's model of the same store): its furniture lines, and its
+        candidate lines counted together with ours (an article counted by both counts once)."""
+        self._furniture |= other._furniture
+        for k, docs in other._seen.items():
+            if k in self._furniture:
+                continue
+            seen = self._seen.setdefault(k, [])
+            seen.extend(d for d in docs if d not in seen)
+            if len(seen) >= self.min_articles:
+                self._furniture.add(k)
+        for k in [k for k in self._seen if k in self._furniture]:
+            del self._seen[k]
+        if len(self._seen) > self.max_candidates:
+            self._forget()
+
     def with_furniture(self, keys: Iterable[str]) -> FurnitureModel:
         """A model of the same parameters that knows exactly these furniture line keys (and no candidates)."""
         m = FurnitureModel(self.min_articles, self.max_words, self.max_candidates)

@@ -761,6 +761,17 @@ class Store:
         with self.session() as s:
             return s.scalar(select(StateRow.data).where(StateRow.key == key))
 
+    def get_state_version(self, key: str) -> tuple[bytes | None, int]:
+        """The state's data and its version (read together; every write increments it), (None, 0) when absent."""
+        with self.session() as s:
+            row = s.execute(select(StateRow.data, StateRow.version).where(StateRow.key == key)).first()
+        return (None, 0) if row is None else (row[0], int(row[1]))
+
+    def state_version(self, key: str) -> int:
+        """The state's version (0 when absent): another writer's write changes it."""
+        with self.session() as s:
+            return int(s.scalar(select(StateRow.version).where(StateRow.key == key)) or 0)
+
     def put_state(self, key: str, data: bytes) -> None:
         with self.session.begin() as s:
             self._put_state(s, key, data)
