@@ -6,7 +6,12 @@ check``).
 The articles are generated news (``benchmarks/newsgen.py``: recurring events, several outlets each, quotes), dealt
 out to the three channels in turn so that every event reaches the store through several processes at the same time.
 Some articles come through two channels: the same record (same id, same content: stored once) and exact copies
-under another id (stored, marked as copies of whichever came first, in their original's story).
+under another id (stored, marked as copies of whichever came first, in their original's story).  The store is new:
+the three processes starting at once create its tables once.  The same runs on PostgreSQL with 200 articles each.
+About 4-5 minutes for SQLite and under a minute for PostgreSQL on 2 shared cores; the posts take longest.
+
+Two smaller tests pin down races the big one meets only by chance: an article another writer stored while this one
+had it prepared, and the furniture (repeated lines) two writers learn at once.
 """
 
 from __future__ import annotations
