@@ -37,12 +37,15 @@ def test_each_broken_invariant_is_named_with_its_item(store_copy: Store) -> None
     with store_copy.engine.connect() as conn:
         orphan = conn.execute(text("SELECT id FROM articles WHERE duplicate_of IS NULL ORDER BY seq LIMIT 1")).scalar()
         copy = conn.execute(text("SELECT id FROM articles WHERE duplicate_of IS NOT NULL LIMIT 1")).scalar()
+        chained = conn.execute(text("SELECT id FROM articles WHERE duplicate_of IS NULL ORDER BY seq LIMIT 1 OFFSET 1"
+                                    )).scalar()
         gid, data = conn.execute(text("SELECT id, data FROM quote_groups ORDER BY id LIMIT 1")).one()
         nid = conn.execute(text("SELECT id FROM narratives ORDER BY id LIMIT 1")).scalar()
     quote_id = json.loads(data)["variants"][0]["quote_id"].split("@")[0]
     _break(store_copy, f"UPDATE articles SET story_id = NULL WHERE id = '{orphan}'")
     _break(store_copy, f"UPDATE articles SET story_id = 'nowhere' WHERE id = '{copy}'")
     _break(store_copy, f"DELETE FROM quotes WHERE id = '{quote_id}'")
+    _break(store_copy, f"UPDATE articles SET duplicate_of = '{copy}' WHERE id = '{chained}'")
     _break(store_copy, "INSERT INTO stories (id, title, keywords, outlets, n_articles, updated_at) "
                        "VALUES ('empty', 'no articles', '[]', '[]', 0, '2026-01-01 00:00:00')")
     _break(store_copy, f"UPDATE narratives SET stories = '[\"gone\"]' WHERE id = '{nid}'")
@@ -51,6 +54,7 @@ def test_each_broken_invariant_is_named_with_its_item(store_copy: Store) -> None
     assert ("an article belongs to a story that is not stored", copy) in found
     assert ("a copy is not in its original's story", copy) in found
     assert ("a story has no original article", "empty") in found
+    assert ("a copy points at another copy, not at an original", chained) in found
     assert ("a quote group names a quote that is not stored", gid) in found
     assert ("a narrative lists a story that is not stored", f"{nid} → gone") in found
 

@@ -412,9 +412,13 @@ class Runner:
         # stored since our last batch makes our state stale, so it is reloaded
         waited, delay = 0.0, 0.5
         unstorable: list[ItemResult] = []
+        meanwhile: list[ItemResult] = []
         for attempt in itertools.count():
             try:
                 with self.store.writer_lock():
+                    meanwhile += self._stored_meanwhile(batch)
+                    if not batch.analyzed:
+                        break
                     if attempt or session.stale():
                         log.info("reloading duplicate, story and entity state (another writer stored articles, or "
                                  "the batch is stored again)")
@@ -448,7 +452,7 @@ class Runner:
                 batch.results = []
                 time.sleep(delay)
                 waited, delay = waited + delay, delay * 2
-        for res in [*unstorable, *batch.results]:  # after the lock: a caller's callback may itself write to the store
+        for res in [*meanwhile, *unstorable, *batch.results]:  # after the lock: a caller's callback may itself write to the store
             emit(res)
 
     def _drop(self, batch: _Batch, failed: dict[str, str]) -> list[ItemResult]:
@@ -466,6 +470,27 @@ class Runner:
         gone = {r.id for r in out}
         batch.analyzed = [a for a in batch.analyzed if a.id not in gone]
         batch.vectors = {k: v for k, v in batch.vectors.items() if k not in gone}
+        return out
+
+    def _stored_meanwhile(self, batch: _Batch) -> list[ItemResult]:
+        """Articles of the batch that another writer stored under the same id since the batch was prepared (the same
+        record posted and ingested from a file at once): the same content is unchanged and leaves the batch, other
+        content is an update.  Called under the writer lock; the results of the articles taken out."""
+        stored = self.store.content_hashes([a.id for a in batch.analyzed if a.id not in batch.updated])
+        if not stored:
+            return []
+        keep, out = [], []
+        for a in batch.analyzed:
+            h = stored.get(a.id)
+            if h is not None and h == a.content_hash:
+                out.append(ItemResult(source=a.source, id=a.id, status="unchanged", title=a.title))
+                continue
+            if h is not None:
+                batch.updated.add(a.id)
+            keep.append(a)
+        batch.analyzed = keep
+        ids = {a.id for a in keep}
+        batch.vectors = {k: v for k, v in batch.vectors.items() if k in ids}
         return out
 
     def _prepare(self, chunk: list[RawDocument | ReadError], session: _Session, inflight: _Batch | None = None

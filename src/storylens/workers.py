@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -97,7 +98,11 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(settings: NlpSettings) -> None:
-    """Load the models once in a worker process; its BLAS uses one thread (the processes use the cores)."""
+    """Load the models once in a worker process; its BLAS uses one thread (the processes use the cores).
+
+    Ctrl-C reaches the whole process group: the worker ignores it and lets the ingesting process stop the pool
+    (otherwise every worker printed a KeyboardInterrupt traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from threadpoolctl import threadpool_limits
 

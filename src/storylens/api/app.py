@@ -73,6 +73,7 @@ class AppState:
     corpus: Corpus
     writer: Writer
     responses: ResponseCache = field(default_factory=ResponseCache)
+    _last_post: float = 0.0
 
     def _stored(self, story_id: str) -> tuple[str, bool] | None:
         """The story's stored comparison (JSON text) of this compare version, and whether it is current."""

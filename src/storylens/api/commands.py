@@ -73,8 +73,9 @@ def watch(
         when = p.at.strftime("%H:%M:%S")
         if p.ok:
             n = p.counts
-            err.print(f"{when} {p.feed}: {n.get('new', 0)} new, {n.get('updated', 0)} updated, "
-                      f"{n.get('unchanged', 0)} unchanged, {n.get('rejected', 0)} rejected")
+            err.print(f"{when} {p.feed}: {n.get('new', 0)} new, {n.get('duplicate', 0)} duplicates, "
+                      f"{n.get('updated', 0)} updated, {n.get('unchanged', 0)} unchanged, "
+                      f"{n.get('rejected', 0)} rejected")
         else:
             err.print(f"{when} [red]{p.feed} failed[/red]: {p.error}")
 

@@ -35,6 +35,9 @@ _INVARIANTS: tuple[tuple[str, str], ...] = (
     ("a copy points at an article that is not stored",
      "SELECT a.id FROM articles a LEFT JOIN articles o ON o.id = a.duplicate_of "
      "WHERE a.duplicate_of IS NOT NULL AND o.id IS NULL ORDER BY a.seq"),
+    ("a copy points at another copy, not at an original",
+     "SELECT a.id FROM articles a JOIN articles o ON o.id = a.duplicate_of "
+     "WHERE o.duplicate_of IS NOT NULL ORDER BY a.seq"),
     ("a copy is not in its original's story",
      "SELECT a.id FROM articles a JOIN articles o ON o.id = a.duplicate_of "
      "WHERE o.story_id IS NOT NULL AND (a.story_id IS NULL OR a.story_id <> o.story_id) ORDER BY a.seq"),

@@ -76,6 +76,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def at_head(engine: Engine) -> bool:
+    """Whether the schema is at the newest Alembic revision (nothing to migrate)."""
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
     from alembic import command
@@ -135,14 +148,34 @@ def _where_articles(q: S, outlet: str | None, since: dt.date | None, until: dt.d
 WRITER_LOCK_KEY = 0x5701_7C3E  # PostgreSQL advisory lock id of storylens writers
 
 
+class Sessions(sessionmaker[Session]):
+    """``sessions()`` to read, ``sessions.begin()`` for a write transaction.
+
+    On SQLite a write transaction takes the database's write lock before it reads (``BEGIN IMMEDIATE``, which waits
+    up to the busy timeout for another process's transaction).  A transaction that reads first and writes later
+    fails at once with "database is locked" when another connection committed in between (a WAL reader's snapshot
+    cannot move forward), and the busy timeout does not cover that case."""
+
+    immediate = False
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        with self() as session, session.begin():
+            if self.immediate:
+                session.execute(text("BEGIN IMMEDIATE"))
+            yield session
+
+
 class Store:
     def __init__(self, url: str, migrate: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url)
-        if migrate:
-            upgrade(self.engine)
-        self.session = sessionmaker(self.engine, expire_on_commit=False)
         self._lock_depth = threading.local()  # how deep this thread is in writer_lock
+        if migrate and not at_head(self.engine):
+            with self.writer_lock():  # processes starting at once on a new store: one creates the tables
+                upgrade(self.engine)
+        self.session = Sessions(self.engine, expire_on_commit=False)
+        self.session.immediate = self.dialect == "sqlite"
 
     def close(self) -> None:
         self.engine.dispose()
@@ -234,6 +267,15 @@ class Store:
         with self.session() as s:
             return s.scalar(select(ArticleRow.content_hash).where(ArticleRow.id == article_id))
 
+    def content_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """id → content hash of those of ``article_ids`` that are stored."""
+        out: dict[str, str] = {}
+        with self.session() as s:
+            for k in range(0, len(article_ids), 500):
+                q = select(ArticleRow.id, ArticleRow.content_hash).where(ArticleRow.id.in_(article_ids[k:k + 500]))
+                out.update({aid: h for aid, h in s.execute(q)})
+        return out
+
     def check(self, limit: int = 20) -> list[Any]:
         """Every broken invariant (:class:`storylens.store.check.Violation`); empty when the store is consistent."""
         from storylens.store.check import check_store
@@ -245,9 +287,12 @@ class Store:
             return int(s.scalar(select(func.count()).select_from(ArticleRow)) or 0)
 
     def signatures(self) -> Iterator[tuple[str, str, bytes]]:
-        """(id, content_hash, minhash) of stored originals, to rebuild the duplicate index."""
+        """(id, content_hash, minhash) of stored originals, to rebuild the duplicate index.  Copies are left out, as
+        the index in an ingest leaves them out: a later copy is marked a copy of the original, never of a copy (whose
+        story it would then not follow when the original's story is merged)."""
         with self.session() as s:
-            q = select(ArticleRow.id, ArticleRow.content_hash, ArticleRow.minhash).order_by(ArticleRow.seq)
+            q = (select(ArticleRow.id, ArticleRow.content_hash, ArticleRow.minhash)
+                 .where(ArticleRow.duplicate_of.is_(None)).order_by(ArticleRow.seq))
             for aid, h, mh in s.execute(q):
                 yield aid, h, mh or b""
 

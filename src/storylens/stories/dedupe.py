@@ -23,9 +23,17 @@ SCHEME = "affine32"  # datasketch >= 2 asks for the hashing scheme of stored sig
 
 def _new_minhash(num_perm: int, hashvalues: np.ndarray | None = None) -> MinHash:
     try:
-        return MinHash(num_perm=num_perm, hashvalues=hashvalues, scheme=SCHEME)  # type: ignore[call-arg,unused-ignore]
+        return MinHash(num_perm=num_perm, hashvalues=hashvalues, scheme=SCHEME,  # type: ignore[call-arg,unused-ignore]
+                       permutations=_permutations(num_perm))
     except TypeError:  # datasketch < 2: no schemes
         return MinHash(num_perm=num_perm, hashvalues=hashvalues)
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int) -> np.ndarray:
+    """The permutation parameters of every MinHash of ``num_perm`` (datasketch draws the same ones from its fixed
+    seed for each new MinHash, which cost most of the time of reading back a store's signatures)."""
+    return np.asarray(MinHash(num_perm=num_perm, scheme=SCHEME).permutations)  # type: ignore[call-arg,unused-ignore]
 
 
 def shingles(text: str, k: int) -> set[bytes]:
