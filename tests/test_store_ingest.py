@@ -129,12 +129,26 @@ def _many_articles(directory: Path, n: int) -> None:
             f"Residents of district {i % 13} asked for more detail about pipe {i * 3}.\n", encoding="utf-8")
 
 
+def _marked(mark: str) -> int:
+    """How many running processes carry ``STORYLENS_TEST_MARK=mark`` in their environment."""
+    n = 0
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"STORYLENS_TEST_MARK={mark}".encode() in env.read_bytes().split(b"\0"):
+                n += 1
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return n
+
+
 def test_killed_ingest_leaves_a_consistent_store_and_resumes(tmp_path: Path) -> None:
     src = tmp_path / "many"
     _many_articles(src, 120)
     db = tmp_path / "kill.db"
+    mark = f"kill-{os.getpid()}-{time.time_ns()}"  # inherited by every process the ingest starts
     proc = subprocess.Popen([*CLI, "ingest", str(src), "--db", str(db)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, env={**os.environ, "STORYLENS_TEST_MARK": mark,
+                                                            "STORYLENS_WORKERS": "2"})
     deadline = time.time() + 300
     stored = 0
     while time.time() < deadline and proc.poll() is None:
@@ -147,9 +161,15 @@ def test_killed_ingest_leaves_a_consistent_store_and_resumes(tmp_path: Path) -> 
                 continue
             if stored >= 10:
                 break
+    assert _marked(mark) > 1, "the ingest ran without its worker processes"
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # its analysis workers (and their forkserver) do not outlive it: none is left holding its models' memory
+    deadline = time.time() + 20
+    while _marked(mark) and time.time() < deadline:
+        time.sleep(0.5)
+    assert _marked(mark) == 0, "worker processes outlived the killed ingest"
     with sqlite3.connect(db) as con:
         assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
         n_before = con.execute("select count(*) from articles").fetchone()[0]

@@ -15,6 +15,8 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -97,12 +99,14 @@ def process(articles: Sequence[Article], embed_ids: set[str], settings: NlpSetti
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(settings: NlpSettings) -> None:
+def _init_worker(settings: NlpSettings, owner: int) -> None:
     """Load the models once in a worker process; its BLAS uses one thread (the processes use the cores).
 
     Ctrl-C reaches the whole process group: the worker ignores it and lets the ingesting process stop the pool
-    (otherwise every worker printed a KeyboardInterrupt traceback)."""
+    (otherwise every worker printed a KeyboardInterrupt traceback).  The worker ends when the ingesting process
+    (``owner``) is gone, even killed with SIGKILL: its task queue never reports that by itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(owner,), name="storylens-owner-watch", daemon=True).start()
     try:
         from threadpoolctl import threadpool_limits
 
@@ -117,6 +121,18 @@ def _init_worker(settings: NlpSettings) -> None:
     _worker["settings"] = settings
     _worker["embedder"] = Embedder()
     _worker["embedder"].encode(["warm up"])
+
+
+def _exit_with(owner: int, every_s: float = 1.0) -> None:
+    """End this worker process once ``owner`` no longer runs."""
+    while True:
+        time.sleep(every_s)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # a process of another user took the number: the owner is gone
+            os._exit(0)
 
 
 def _run(articles: list[Article], embed_ids: set[str]) -> Processed:
@@ -138,7 +154,8 @@ class WorkerPool:
         # forkserver: the workers start from a clean interpreter, not from a copy of a process that holds database
         # connections and threads (a progress bar's)
         ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-        self._pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(settings,))
+        self._pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                         initargs=(settings, os.getpid()))
         self._started = False
 
     def submit(self, articles: Sequence[Article], embed_ids: set[str]) -> list[Future[Processed]]:
