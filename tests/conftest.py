@@ -8,11 +8,13 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -108,27 +110,43 @@ class PgCluster:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{name}"
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """A PostgreSQL cluster in a temp dir for the whole session, stopped at the end.
+@dataclass
+class PgServer:
+    """A throwaway PostgreSQL cluster in a directory of its own, to start, restart and stop."""
 
-    ``initdb`` refuses to run as root, so as root the cluster runs as the ``postgres`` user (``runuser``).
-    ``STORYLENS_TEST_PG_URL`` points the tests at an existing server instead.
-    """
-    if os.environ.get("STORYLENS_TEST_PG_URL"):
-        from urllib.parse import urlparse
+    base: Path
+    data: Path
+    port: int
+    user: str
+    prefix: list[str]  # runuser -u postgres -- when running as root (initdb refuses root)
+    pg_ctl: str
 
-        u = urlparse(os.environ["STORYLENS_TEST_PG_URL"])
-        yield PgCluster(u.hostname or "127.0.0.1", u.port or 5432, u.username or "postgres", Path("."))
-        return
+    def ctl(self, *args: str) -> None:
+        r = subprocess.run([*self.prefix, self.pg_ctl, "-D", str(self.data), "-l", str(self.base / "log"), "-w",
+                            "-t", "60", *args], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            log = (self.base / "log").read_text(errors="replace") if (self.base / "log").exists() else ""
+            pytest.fail(f"pg_ctl {' '.join(args)} failed: {r.stderr or r.stdout}\n{log}")
+
+    def url(self, name: str) -> str:
+        """A new, empty database ``name``; its URL."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres",
+                             autocommit=True) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{name}"
+
+
+def start_pg_server(base: Path) -> PgServer:
+    """initdb a cluster in ``base`` and start it on a free loopback port (as the ``postgres`` user when running as
+    root); skipped (failed in CI) when PostgreSQL is not installed."""
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
         missing("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or under /usr/lib/postgresql; "
-                    "install the `postgresql` package (.ci/run does)")
-    base = Path(tempfile.mkdtemp(prefix="storylens-pg-"))
-    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+                "install the `postgresql` package (.ci/run does)")
     prefix: list[str] = []
-    if as_root:
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
         try:
             pw = pwd.getpwnam("postgres")
         except KeyError:
@@ -143,19 +161,33 @@ def pg_cluster() -> Iterator[PgCluster]:
         r = subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", user, "-E", "UTF8"],
                            capture_output=True, text=True)
     if r.returncode != 0:
-        shutil.rmtree(base, ignore_errors=True)
         pytest.fail(f"initdb failed: {r.stderr or r.stdout}")
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    r = subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "-t", "60",
-                        "start"], capture_output=True, text=True)
-    if r.returncode != 0:
-        log = (base / "log").read_text(errors="replace") if (base / "log").exists() else ""
-        shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"pg_ctl start failed: {r.stderr or r.stdout}\n{log}")
+    with (data / "postgresql.conf").open("a") as conf:  # in the cluster's settings, so a restart keeps them
+        conf.write(f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{base}'\n"
+                   "fsync = off\nfull_page_writes = off\n")
+    server = PgServer(base, data, port, user, prefix, pg_ctl)
+    server.ctl("start")
+    return server
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A PostgreSQL cluster in a temp dir for the whole session, stopped at the end.
+
+    ``STORYLENS_TEST_PG_URL`` points the tests at an existing server instead.
+    """
+    if os.environ.get("STORYLENS_TEST_PG_URL"):
+        from urllib.parse import urlparse
+
+        u = urlparse(os.environ["STORYLENS_TEST_PG_URL"])
+        yield PgCluster(u.hostname or "127.0.0.1", u.port or 5432, u.username or "postgres", Path("."))
+        return
+    base = Path(tempfile.mkdtemp(prefix="storylens-pg-"))
     try:
-        yield PgCluster("127.0.0.1", port, user, base)
+        server = start_pg_server(base)
+        yield PgCluster("127.0.0.1", server.port, server.user, base)
+        server.ctl("stop", "-m", "immediate")
     finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -229,28 +261,43 @@ PAGES = {
 }
 
 
-@pytest.fixture()
-def feed_server() -> Iterator[tuple[str, list[str]]]:
-    entries = ["/a1", "/a2"]
+def process_group(pgid: int) -> dict[int, str]:
+    """The live processes of a process group and their command lines (from /proc)."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out[int(stat.parent.name)] = cmd
+    return out
 
-    class H(http.server.BaseHTTPRequestHandler):
+
+def terminate_group(proc: subprocess.Popen[Any], within_s: float = 30.0) -> dict[int, str]:
+    """SIGTERM to ``proc``'s process group (a command started with ``start_new_session``); what of the group is still
+    running ``within_s`` seconds later (nothing, for a command that stops every process it started)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + within_s
+    while process_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return process_group(proc.pid)
+
+
+def loopback_server(route: Callable[[str, int], tuple[bytes, str] | None]) -> http.server.ThreadingHTTPServer:
+    """A threaded HTTP server on a free 127.0.0.1 port answering GET with ``route(path, port)``: (body, content
+    type), or None for a 404.  Stop it with ``shutdown()`` and ``server_close()``."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
-            port = self.server.server_address[1]
-            if self.path == "/rss":
-                items = "".join(f"<item><title>{PAGES[p][0]}</title><link>http://127.0.0.1:{port}{p}</link>"
-                                f"<pubDate>Fri, 0{i + 1} Mar 2024 10:00:00 GMT</pubDate></item>"
-                                for i, p in enumerate(entries))
-                body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Port News</title>{items}'
-                        f"</channel></rss>").encode()
-                ctype = "application/rss+xml"
-            elif self.path in PAGES:
-                t, x = PAGES[self.path]
-                body = f"<html><head><title>{t}</title></head><body><article><h1>{t}</h1><p>{x}</p></article></body></html>".encode()
-                ctype = "text/html; charset=utf-8"
-            else:
+            found = route(self.path, self.server.server_address[1])
+            if found is None:
                 self.send_response(404)
                 self.end_headers()
                 return
+            body, ctype = found
             self.send_response(200)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
@@ -260,7 +307,29 @@ def feed_server() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *a: Any) -> None:
             pass
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+@pytest.fixture()
+def feed_server() -> Iterator[tuple[str, list[str]]]:
+    entries = ["/a1", "/a2"]
+
+    def route(path: str, port: int) -> tuple[bytes, str] | None:
+        if path == "/rss":
+            items = "".join(f"<item><title>{PAGES[p][0]}</title><link>http://127.0.0.1:{port}{p}</link>"
+                            f"<pubDate>Fri, 0{i + 1} Mar 2024 10:00:00 GMT</pubDate></item>"
+                            for i, p in enumerate(entries))
+            return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Port News</title>{items}'
+                    f"</channel></rss>").encode(), "application/rss+xml"
+        if path in PAGES:
+            t, x = PAGES[path]
+            return (f"<html><head><title>{t}</title></head><body><article><h1>{t}</h1><p>{x}</p></article></body>"
+                    f"</html>").encode(), "text/html; charset=utf-8"
+        return None
+
+    srv = loopback_server(route)
     yield f"http://127.0.0.1:{srv.server_address[1]}", entries
     srv.shutdown()
+    srv.server_close()

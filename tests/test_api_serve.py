@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import NewsStore
+from conftest import NewsStore, process_group, terminate_group
 
 
 def _free_port() -> int:
@@ -46,19 +46,6 @@ def test_serve_binds_loopback_and_answers(tmp_path: Path) -> None:
         proc.wait(timeout=30)
 
 
-def _group(pgid: int) -> list[int]:
-    """The live processes of a process group (from /proc)."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            pids.append(int(stat.parent.name))
-    return pids
-
-
 def test_serve_with_workers_shares_one_store(tmp_path: Path, news_store: NewsStore) -> None:
     """``--workers 2``: two server processes on one port over one store; a post through one is read by every
     request after it, whichever process answers; SIGTERM stops them all."""
@@ -75,13 +62,13 @@ def test_serve_with_workers_shares_one_store(tmp_path: Path, news_store: NewsSto
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 health = httpx.get(f"{base}/api/health", timeout=2).json()
-                if len(_group(proc.pid)) >= 3:
+                if len(process_group(proc.pid)) >= 3:
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         assert health is not None, proc.stderr.read().decode() if proc.poll() is not None else "no answer"
-        assert len(_group(proc.pid)) >= 3  # the supervisor and two workers
+        assert len(process_group(proc.pid)) >= 3  # the supervisor and two workers
         item = {"id": "w-1", "title": "Ferry strike ends", "published": "2025-05-02",
                 "text": "The ferry strike in Lindhaven ended on Friday. “We have a deal,” the union leader said."}
         r = httpx.post(f"{base}/api/articles", json=item, timeout=300)
@@ -90,9 +77,5 @@ def test_serve_with_workers_shares_one_store(tmp_path: Path, news_store: NewsSto
             assert all(c.get("/api/articles/w-1").status_code == 200 for _ in range(20))
             assert {c.get("/api/health").json()["articles"] for _ in range(20)} == {health["articles"] + 1}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
-    deadline = time.monotonic() + 30
-    while _group(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _group(proc.pid) == []
+        left = terminate_group(proc)
+    assert left == {}

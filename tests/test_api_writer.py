@@ -21,7 +21,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import NewsStore
+from conftest import NewsStore, process_group, terminate_group
 from storylens.api.app import create_app
 from storylens.api.writer import GREETING, WriterClient, WriterUnavailable
 from storylens.corpus import Corpus
@@ -35,20 +35,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _group(pgid: int) -> dict[int, str]:
-    """The live processes of a process group and their command lines (from /proc)."""
-    out = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out[int(stat.parent.name)] = cmd
-    return out
 
 
 def _loaded_spacy(pid: int) -> bool:
@@ -67,10 +53,10 @@ class Served:
     db: str
 
     def writers(self) -> list[int]:
-        return [p for p, cmd in _group(self.proc.pid).items() if "storylens.api.writer_process" in cmd]
+        return [p for p, cmd in process_group(self.proc.pid).items() if "storylens.api.writer_process" in cmd]
 
     def servers(self) -> list[int]:
-        return [p for p, cmd in _group(self.proc.pid).items() if "spawn_main" in cmd]
+        return [p for p, cmd in process_group(self.proc.pid).items() if "spawn_main" in cmd]
 
 
 @pytest.fixture(scope="module")
@@ -94,15 +80,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, news_store: NewsStore) -> I
                 pass
             time.sleep(0.2)
         assert proc.poll() is None and len(s.servers()) == 2 and len(s.writers()) == 1, \
-            proc.stderr.read().decode() if proc.poll() is not None and proc.stderr else _group(proc.pid)
+            proc.stderr.read().decode() if proc.poll() is not None and proc.stderr else process_group(proc.pid)
         yield s
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
-        deadline = time.monotonic() + 30
-        while _group(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _group(proc.pid) == {}
+        assert terminate_group(proc) == {}
 
 
 def test_posts_are_analysed_by_the_writer_process_not_the_serving_ones(served: Served) -> None:
@@ -290,7 +271,7 @@ def test_serve_watches_feeds_in_the_writer_process(tmp_path: Path, feed_server: 
                 articles = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()["articles"]
             time.sleep(0.5)
         assert articles == 2
-        group = _group(proc.pid)
+        group = process_group(proc.pid)
         writers = [p for p, cmd in group.items() if "storylens.api.writer_process" in cmd]
         assert len(writers) == 1 and _loaded_spacy(writers[0]) and not _loaded_spacy(proc.pid)
     finally:

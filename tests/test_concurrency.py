@@ -19,12 +19,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
-import http.server
 import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -39,6 +37,8 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import _free_port, loopback_server
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from newsgen import generate  # noqa: E402
 
@@ -50,12 +50,6 @@ POST_BATCH = 20  # articles per POST
 CLIENTS = 4  # posting threads
 FEED_STEP = 100  # entries the feed gains each time it is read
 FEED_WINDOW = 250  # the newest entries the feed lists (more than a step: a poll never misses an entry)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -106,30 +100,15 @@ class GrowingFeed:
         self.shown = 0
         self.reads = 0
         self.lock = threading.Lock()
-        feed = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path == "/rss":
-                    body, ctype = feed.rss(), "application/rss+xml"
-                elif self.path.startswith("/page/") and self.path[6:] in feed.by_id:
-                    body, ctype = feed.page(feed.by_id[self.path[6:]]), "text/html; charset=utf-8"
-                else:
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = loopback_server(self.route)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def route(self, path: str, _port: int) -> tuple[bytes, str] | None:
+        if path == "/rss":
+            return self.rss(), "application/rss+xml"
+        if path.startswith("/page/") and path[6:] in self.by_id:
+            return self.page(self.by_id[path[6:]]), "text/html; charset=utf-8"
+        return None
 
     def rss(self) -> bytes:
         with self.lock:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
-from fault_support import OwnServer, narratives, own_server, sources, start_hooked, stories
+from conftest import EXAMPLES, PgServer, start_pg_server
+from fault_support import narratives, sources, start_hooked, stories
 from storylens.corpus import Corpus
 from storylens.store import Store
 
@@ -47,10 +47,10 @@ INPUT = [str(EXAMPLES / n) for n in ("a02_aggregator.txt", "a03_meridian_post.tx
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[OwnServer]:
+def server() -> Iterator[PgServer]:
     base = Path(tempfile.mkdtemp(prefix="storylens-faults-pg-"))  # pytest's own temp dirs are closed to `postgres`
     try:
-        srv = own_server(base)
+        srv = start_pg_server(base)
         try:
             yield srv
         finally:
@@ -60,7 +60,7 @@ def server() -> Iterator[OwnServer]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(server: OwnServer) -> Snapshot:
+def uninterrupted(server: PgServer) -> Snapshot:
     with Corpus(server.url("uninterrupted")) as c:
         report = c.ingest(INPUT)
         assert not report.rejected
@@ -71,7 +71,7 @@ def _snapshot(store: Store) -> Snapshot:
     return sources(store), stories(store), narratives(store)
 
 
-def test_server_restarted_while_a_batch_is_written(server: OwnServer, uninterrupted: Snapshot,
+def test_server_restarted_while_a_batch_is_written(server: PgServer, uninterrupted: Snapshot,
                                                    tmp_path: Path) -> None:
     url = server.url("restarted")
     hooked = start_hooked(tmp_path, HOLD_FIRST_WRITE, "ingest", *INPUT, "--db", url)
@@ -92,7 +92,7 @@ def test_server_restarted_while_a_batch_is_written(server: OwnServer, uninterrup
         assert _snapshot(c.store) == uninterrupted
 
 
-def test_server_gone_longer_than_the_ingest_waits(server: OwnServer, uninterrupted: Snapshot,
+def test_server_gone_longer_than_the_ingest_waits(server: PgServer, uninterrupted: Snapshot,
                                                   tmp_path: Path) -> None:
     url = server.url("stopped")
     hooked = start_hooked(tmp_path, HOLD_FIRST_WRITE, "ingest", *INPUT, "--db", url,
@@ -119,7 +119,7 @@ def test_server_gone_longer_than_the_ingest_waits(server: OwnServer, uninterrupt
         assert _snapshot(c.store) == uninterrupted
 
 
-def test_an_article_the_server_refuses_is_rejected_and_the_rest_stored_whole(server: OwnServer) -> None:
+def test_an_article_the_server_refuses_is_rejected_and_the_rest_stored_whole(server: PgServer) -> None:
     """An id longer than the column (PostgreSQL refuses it, SQLite would not): the article is rejected with the
     server's reason, and the batch is assigned and stored again without it, so no story is stored for it alone."""
     refused = {"id": "x" * 600, "title": "Harbour cats win national award", "published": "2025-05-01",
