@@ -12,13 +12,13 @@ from urllib.parse import quote as urlquote
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from storylens.api.app import WEB, state_of
-from storylens.api.views import group_of_quotes, outlet_key, timeline_chart
+from storylens.api.views import found, group_of_quotes, outlet_key, stories_in_time_order, timeline_chart
 from storylens.compare.present import LABEL, diff_parts, spread_view, statement_text
 from storylens.model import Article, Quote, Story, StoryComparison, SummarySentence, from_jsonable
 from storylens.store.search import MARK_END, MARK_START, tokens
@@ -131,9 +131,7 @@ def story_list(request: Request, since: DateQ = None, until: DateQ = None, outle
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
 def story_page(request: Request, story_id: str) -> Response:
     c = state_of(request).corpus
-    s = c.story(story_id)
-    if s is None:
-        raise HTTPException(404, f"no story with id {story_id!r}")
+    s = found(c.story(story_id), f"story with id {story_id!r}")
     articles = sorted(c.articles(s.articles), key=lambda a: (str(a.published.value or ""), a.id))
     comparison, problem, stale = _comparison_and_age(request, story_id)
     return render(request, "story.html", title=s.title, story=s, **story_context(s, articles, comparison),
@@ -207,10 +205,8 @@ def narrative_list(request: Request) -> Response:
 @router.get("/narratives/{narrative_id}", response_class=HTMLResponse)
 def narrative_page(request: Request, narrative_id: str) -> Response:
     c = state_of(request).corpus
-    n = c.narrative(narrative_id)
-    if n is None:
-        raise HTTPException(404, f"no narrative with id {narrative_id!r}")
-    stories = sorted(c.store.stories(ids=n.stories), key=lambda s: (str(s.first_seen or ""), s.id))
+    n = found(c.narrative(narrative_id), f"narrative with id {narrative_id!r}")
+    stories = stories_in_time_order(c, n.stories)
     chart = timeline_chart([(s.first_seen, s.title, len(s.articles), f"/stories/{_u(s.id)}") for s in stories
                             if s.first_seen])
     # each story's opening summary sentences, from its comparison (cached in the store after the first view);
@@ -287,9 +283,7 @@ def entity_list(request: Request, type: TextQ = None, q: TextQ = None) -> Respon
 @router.get("/entities/{entity_id:path}", response_class=HTMLResponse)
 def entity_page(request: Request, entity_id: str) -> Response:
     c = state_of(request).corpus
-    info = c.entity(entity_id)
-    if info is None:
-        raise HTTPException(404, f"no entity with id or name {entity_id!r}")
+    info = found(c.entity(entity_id), f"entity with id or name {entity_id!r}")
     groups = group_of_quotes(c, info.quotes)
     by_story: dict[str | None, list[Any]] = defaultdict(list)
     for qt in info.quotes:
@@ -312,9 +306,8 @@ def outlet_list(request: Request) -> Response:
 @router.get("/outlets/{name:path}", response_class=HTMLResponse)
 def outlet_page(request: Request, name: str) -> Response:
     c = state_of(request).corpus
-    row = next((r for r in c.store.outlets() if (r["outlet"] or "unknown").lower() == name.lower()), None)
-    if row is None:
-        raise HTTPException(404, f"no outlet named {name!r}")
+    row = found(next((r for r in c.store.outlets() if (r["outlet"] or "unknown").lower() == name.lower()), None),
+                f"outlet named {name!r}")
     stories = c.stories(outlet=row["outlet"], limit=25) if row["outlet"] else []
     coverage = []
     signals: Counter[tuple[str, str]] = Counter()
@@ -346,9 +339,7 @@ def outlet_page(request: Request, name: str) -> Response:
 @router.get("/articles/{article_id:path}", response_class=HTMLResponse)
 def article_page(request: Request, article_id: str) -> Response:
     c = state_of(request).corpus
-    a = c.article(article_id)
-    if a is None:
-        raise HTTPException(404, f"no article with id {article_id!r}")
+    a = found(c.article(article_id), f"article with id {article_id!r}")
     story_id = c.store.story_of([a.id]).get(a.id)
     story = c.story(story_id) if story_id else None
     return render(request, "article.html", title=a.title or a.id, article=a, story=story,

@@ -18,10 +18,12 @@ from storylens.api.views import (
     article_row,
     entity_row,
     export,
+    found,
     group_of_quotes,
     narrative_row,
     page,
     quote_row,
+    stories_in_time_order,
     story_row,
 )
 from storylens.model import article_contract, to_jsonable
@@ -98,9 +100,7 @@ async def get_story(request: Request, story_id: str) -> Response:
     the story changed since its comparison was computed; the writer is computing it again, and the last one is
     served meanwhile."""
     st = state_of(request)
-    stamp = st.corpus.store.story_stamp(story_id)
-    if stamp is None:
-        raise HTTPException(404, f"no story with id {story_id!r}")
+    stamp = found(st.corpus.store.story_stamp(story_id), f"story with id {story_id!r}")
     body = st.responses.get(("story", story_id), stamp)
     if body is None:
         body = await run_in_threadpool(_story_body, st, story_id, stamp)
@@ -109,9 +109,7 @@ async def get_story(request: Request, story_id: str) -> Response:
 
 def _story_body(st: AppState, story_id: str, stamp: Hashable) -> bytes:
     c = st.corpus
-    s = c.story(story_id)
-    if s is None:
-        raise HTTPException(404, f"no story with id {story_id!r}")
+    s = found(c.story(story_id), f"story with id {story_id!r}")
     comparison, stale = st.comparison_text(story_id)
     head = json.dumps({"story": story_row(s), "articles": c.store.article_summaries(s.articles)},
                       ensure_ascii=False, default=str)
@@ -127,9 +125,7 @@ def get_story_spread(request: Request, story_id: str) -> dict[str, Any]:
     from storylens.compare.spread import spread_contract
 
     st = state_of(request)
-    s = st.corpus.story(story_id)
-    if s is None:
-        raise HTTPException(404, f"no story with id {story_id!r}")
+    s = found(st.corpus.story(story_id), f"story with id {story_id!r}")
     return spread_contract([(s, st.comparison(story_id))])
 
 
@@ -144,10 +140,8 @@ def list_narratives(request: Request, limit: Limit = None, offset: Offset = 0, f
 @router.get("/narratives/{narrative_id}", summary="One narrative with its stories in time order")
 def get_narrative(request: Request, narrative_id: str) -> dict[str, Any]:
     c = state_of(request).corpus
-    n = c.narrative(narrative_id)
-    if n is None:
-        raise HTTPException(404, f"no narrative with id {narrative_id!r}")
-    stories = sorted(c.store.stories(ids=n.stories), key=lambda s: (str(s.first_seen), s.id))
+    n = found(c.narrative(narrative_id), f"narrative with id {narrative_id!r}")
+    stories = stories_in_time_order(c, n.stories)
     return {"narrative": narrative_row(n), "stories": [story_row(s) for s in stories]}
 
 
@@ -186,9 +180,7 @@ def list_entities(request: Request, type: Text = None, q: Text = None,  # noqa: 
 @router.get("/entities/{entity_id:path}", summary="One entity (id or name): aliases with evidence, articles, quotes")
 def get_entity(request: Request, entity_id: str) -> dict[str, Any]:
     c = state_of(request).corpus
-    info = c.entity(entity_id)
-    if info is None:
-        raise HTTPException(404, f"no entity with id or name {entity_id!r}")
+    info = found(c.entity(entity_id), f"entity with id or name {entity_id!r}")
     d: dict[str, Any] = to_jsonable(info)
     groups = group_of_quotes(c, info.quotes)
     for qd in d["quotes"]:
@@ -219,9 +211,7 @@ def list_articles(request: Request, outlet: Text = None, since: DateQ = None, un
 @router.get("/articles/{article_id:path}", summary="One article: the analyze contract plus what cleaning removed")
 def get_article(request: Request, article_id: str) -> dict[str, Any]:
     c = state_of(request).corpus
-    a = c.article(article_id)
-    if a is None:
-        raise HTTPException(404, f"no article with id {article_id!r}")
+    a = found(c.article(article_id), f"article with id {article_id!r}")
     d = {**article_contract(a), "removed": to_jsonable(a.removed)}
     d["story_id"] = c.store.story_of([a.id]).get(a.id)
     return d

@@ -10,8 +10,9 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from fastapi import HTTPException
 from fastapi.responses import Response
 
 from storylens.corpus import Corpus
@@ -19,6 +20,21 @@ from storylens.model import Article, Entity, Narrative, Story, to_jsonable
 from storylens.store import StoredQuote
 
 # ---- rows: the shapes of `storylens ... --format json` ------------------------------------------------------
+
+
+T = TypeVar("T")
+
+
+def found(value: T | None, what: str) -> T:
+    """``value``, or a 404 answering "no <what>" when it is None."""
+    if value is None:
+        raise HTTPException(404, f"no {what}")
+    return value
+
+
+def stories_in_time_order(corpus: Corpus, ids: Sequence[str]) -> list[Story]:
+    """The stories of ``ids`` by their first date (undated ones first), then id."""
+    return sorted(corpus.store.stories(ids=ids), key=lambda s: (str(s.first_seen or ""), s.id))
 
 
 def story_row(s: Story) -> dict[str, Any]:
