@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 if TYPE_CHECKING:
     from storylens.store.db import Store
@@ -77,7 +77,7 @@ def check_store(store: Store, limit: int = 20) -> list[Violation]:
         for invariant, query in _INVARIANTS:
             for (item,) in conn.execute(text(f"{query} LIMIT {int(limit)}")):
                 out.append(Violation(invariant, str(item)))
-        out += _quote_group_variants(conn, limit)
+        out += _quote_group_variants(store, conn, limit)
         out += _narrative_members(conn, limit)
         if store.dialect == "sqlite" and conn.execute(
                 text("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'")).first() is not None:
@@ -94,20 +94,17 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _quote_group_variants(conn: Connection, limit: int) -> list[Violation]:
+def _quote_group_variants(store: Store, conn: Connection, limit: int) -> list[Violation]:
     """Quote groups whose variants name a quote the store does not hold (a variant of one statement of a longer
     quote is named ``<quote id>@<start>-<end>``)."""
     wanted: dict[str, set[str]] = {}
-    for gid, data in conn.execute(text("SELECT id, data FROM quote_groups")):
-        for v in (_json(data) or {}).get("variants", []):
-            wanted.setdefault(str(v.get("quote_id", "")).split("@", 1)[0], set()).add(str(gid))
+    for gid, qid in store.quote_group_members(None):
+        wanted.setdefault(qid.split("@", 1)[0], set()).add(gid)
     ids = list(wanted)
     stored: set[str] = set()
+    q = text("SELECT id FROM quotes WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
     for k in range(0, len(ids), 500):
-        chunk = ids[k:k + 500]
-        marks = ", ".join(f":q{i}" for i in range(len(chunk)))
-        stored.update(conn.execute(text(f"SELECT id FROM quotes WHERE id IN ({marks})"),
-                                   {f"q{i}": q for i, q in enumerate(chunk)}).scalars())
+        stored.update(conn.execute(q, {"ids": ids[k:k + 500]}).scalars())
     bad = sorted({g for qid, groups in wanted.items() if qid not in stored for g in groups})
     return [Violation("a quote group names a quote that is not stored", g) for g in bad[:limit]]
 

@@ -867,26 +867,30 @@ class Store:
             row = s.get(QuoteGroupRow, group_id)
             return None if row is None else row.data
 
-    def quote_group_members(self, story_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """(quote group id, variant quote id) of the computed quote groups of these stories, in group order: the
-        database reads the ids out of the stored groups (SQLite's ``json_each``, PostgreSQL's
+    def quote_group_members(self, story_ids: Sequence[str] | None) -> list[tuple[str, str]]:
+        """(quote group id, variant quote id) of the computed quote groups of these stories (None: of every group),
+        in group order: the database reads the ids out of the stored groups (SQLite's ``json_each``, PostgreSQL's
         ``json_array_elements``), so the groups' texts are never decoded here."""
-        ids = list(story_ids)
-        if not ids:
+        ids = None if story_ids is None else list(story_ids)
+        if ids is not None and not ids:
             return []
+        where = "" if ids is None else "WHERE g.story_id IN :ids "
         if self.dialect == "sqlite":
             sql = ("SELECT g.id, json_extract(v.value, '$.quote_id') FROM quote_groups g, "
-                   "json_each(g.data, '$.variants') v WHERE g.story_id IN :ids ORDER BY g.story_id, g.id, v.key")
+                   f"json_each(g.data, '$.variants') v {where}ORDER BY g.story_id, g.id, v.key")
         elif self.dialect == "postgresql":
             sql = ("SELECT g.id, v.value ->> 'quote_id' FROM quote_groups g, "
                    "json_array_elements(g.data -> 'variants') WITH ORDINALITY AS v(value, n) "
-                   "WHERE g.story_id IN :ids ORDER BY g.story_id, g.id, v.n")
+                   f"{where}ORDER BY g.story_id, g.id, v.n")
         else:
             return [(g["id"], v["quote_id"]) for g in self.quote_groups(story_ids=ids)
                     for v in g.get("variants", [])]
-        stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+        stmt = text(sql)
+        if ids is not None:
+            stmt = stmt.bindparams(bindparam("ids", expanding=True))
         with self.engine.connect() as conn:
-            return [(str(gid), str(qid)) for gid, qid in conn.execute(stmt, {"ids": ids}) if qid is not None]
+            return [(str(gid), str(qid)) for gid, qid in conn.execute(stmt, {"ids": ids} if ids is not None else {})
+                    if qid is not None]
 
     def quote_groups(self, story_ids: Sequence[str] | None = None, speaker: str | None = None) -> list[dict[str, Any]]:
         """Computed quote groups (of stories whose comparison is cached), optionally of some stories or a speaker."""
