@@ -331,12 +331,8 @@ class Runner:
         def emit(r: ItemResult) -> None:
             report.results.append(r)
             if r.status == "rejected":
-                try:
-                    self.store.record_error(report.run_id, r.source, r.stage or "ingest", r.reason or "rejected")
-                except Exception as e:
-                    if store_failure(e, self.store.url) is None:
-                        raise
-                    log.warning("could not record the rejection of %s: %s", r.source, store_failure(e, self.store.url))
+                self._record(f"the rejection of {r.source}", lambda: self.store.record_error(
+                    report.run_id, r.source, r.stage or "ingest", r.reason or "rejected"))
             if on_result is not None:
                 on_result(r)
 
@@ -377,15 +373,22 @@ class Runner:
             status = "interrupted"  # the session may hold what was not stored: not kept
             raise
         finally:
-            try:
-                self.store.finish_run(report.run_id or 0, report.counts(), status)
-            except Exception as e:
-                if store_failure(e, self.store.url) is None:
-                    raise
-                log.warning("could not record the end of the ingest run: %s", store_failure(e, self.store.url))
+            self._record("the end of the ingest run",
+                         lambda: self.store.finish_run(report.run_id or 0, report.counts(), status))
         if self.keep_session:
             self._session = session
         return report
+
+    def _record(self, what: str, write: Callable[[], None]) -> None:
+        """A bookkeeping write (a rejection, the end of a run) that a store failure must not turn into the ingest's
+        own failure: the failure is logged instead."""
+        try:
+            write()
+        except Exception as e:
+            failure = store_failure(e, self.store.url)
+            if failure is None:
+                raise
+            log.warning("could not record %s: %s", what, failure)
 
     def _start(self, batch: _Batch) -> Callable[[], Processed]:
         """analyze every prepared article, embed the originals (on the worker processes when there are some)."""
