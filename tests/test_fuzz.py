@@ -326,3 +326,15 @@ def test_ingest_rejects_bad_items_with_a_reason_and_stays_consistent(fuzz_corpus
         else:
             assert r.id in stored, r
     _consistent(fuzz_corpus)
+
+
+def test_dates_at_the_calendar_ends_are_stored(fuzz_corpus: Corpus) -> None:
+    """Found by the fuzzer: an article dated 9999-12-31 made the stream's window around its date overflow, and the
+    whole batch failed.  Both ends of the calendar are stored like any date."""
+    items = [{"id": f"edge-{d}", "published": d, "outlet": "Harbor Wire",
+              "text": f"Officials said on Monday that the harbour talks went well. “We are close,” the mayor told "
+                      f"reporters at the quay number {i}."} for i, d in enumerate(["9999-12-31", "0001-01-01"])]
+    report = fuzz_corpus.ingest(items)
+    assert not report.rejected, report.rejected
+    assert {r.id for r in report.results} == {"edge-9999-12-31", "edge-0001-01-01"}
+    _consistent(fuzz_corpus)

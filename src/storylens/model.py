@@ -19,6 +19,15 @@ T = TypeVar("T")
 QuoteKind = Literal["direct", "partial", "indirect"]
 
 
+
+def shift_date(d: dt.date, days: int) -> dt.date:
+    """``d`` moved by ``days``, held at the calendar's ends (9999-12-31 plus a week is 9999-12-31): an article may
+    carry any date, and a window around it must not overflow."""
+    try:
+        return d + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
+
 @dataclass(slots=True)
 class RawDocument:
     """What every reader yields: one document before cleaning.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from storylens.model import Article, Entity, RawDocument, ReadError, Story, StoryMerge
+from storylens.model import Article, Entity, RawDocument, ReadError, Story, StoryMerge, shift_date
 from storylens.settings import Settings
 from storylens.store.faults import ArticlesNotStored, StoreFailure, store_failure
 from storylens.stories.dating import refine_weekday_dates
@@ -652,7 +652,7 @@ class Runner:
 
         # the longest of the opening words: the most selective substring that any carrier must contain
         needle = max(normalised.split()[:MIN_WORDS], key=len, default="")
-        rows = self.store.firmly_dated_quotes(needle, before - dt.timedelta(days=LOOKBACK_DAYS), before)
+        rows = self.store.firmly_dated_quotes(needle, shift_date(before, -LOOKBACK_DAYS), before)
         return [(words(text), d) for text, d in rows]
 
     def link_narratives(self) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import re
 
-from storylens.model import Article
+from storylens.model import Article, shift_date
 
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d)?)(Z|[+-]\d\d:?\d\d)?")
 
@@ -45,7 +45,7 @@ def time_order(article: Article) -> tuple[dt.date, dt.datetime]:
     """Sort key: publication date, then time where known (an unknown time after the known ones of that day)."""
     day = article.published.value or dt.date.max
     at = published_at(article)
-    return (day, at if at is not None and at.date() <= day + dt.timedelta(days=1) else _LATE)
+    return (day, at if at is not None and at.date() <= shift_date(day, 1) else _LATE)
 
 
 _LATE = dt.datetime.max.replace(tzinfo=dt.UTC)

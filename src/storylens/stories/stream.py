@@ -28,7 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from storylens.embed import ArticleVectors
-from storylens.model import Article, Story, StoryMerge
+from storylens.model import Article, Story, StoryMerge, shift_date
 from storylens.settings import StorySettings
 from storylens.stories.features import DocFreq
 from storylens.stories.index import CandidateIndex, lookup_keys
@@ -369,8 +369,8 @@ class StoryStream:
                     out[sid] = self.active[sid]
         keys = lookup_keys(s)
         if keys and s.date is not None and self.settings.reopen_candidates > 0:
-            window = dt.timedelta(days=self.settings.window_days)
-            when = (s.date - window, s.date + window)  # the closed story's span must reach into this
+            window = self.settings.window_days
+            when = (shift_date(s.date, -window), shift_date(s.date, window))  # the closed story's span must reach in
             want = set(keys)
             closed = [sid for sid, p in self._pending.items() if want & p.lookup_key_set() and _overlaps(p, when)]
             closed += [sid for sid in self.backend.find(keys, self.settings.reopen_candidates, when)
